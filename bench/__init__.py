@@ -1,0 +1,1 @@
+"""Benchmarks of mailflow: `python -m bench` (or `make bench`) prints medians and ratios."""

@@ -1,0 +1,405 @@
+"""Typed stack config of the ``mailflow`` namespace, read from a stack file or ``pulumi.Config``.
+
+Every problem is collected with its config path (``mailflow:domains[0].onPremises.ips[1]``) and
+raised together as one ``ConfigError``; nothing is planned from a config that has any.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import dns.exception
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic.alias_generators import to_camel
+
+from mailflow.errors import ConfigError, Problem
+from mailflow.names import normalize_name
+from mailflow.spf import SpfTerm, parse_term
+
+NAMESPACE = "mailflow"
+
+
+class Topology(StrEnum):
+    EXCHANGE_ONLINE = "exchange-online"
+    THIRD_PARTY_FRONT = "third-party-front"
+    HYBRID_EXO_FRONT = "hybrid-exo-front"
+    HYBRID_ONPREM_FRONT = "hybrid-onprem-front"
+    THIRD_PARTY_HYBRID = "third-party-hybrid"
+
+
+THIRD_PARTY_TOPOLOGIES = frozenset({Topology.THIRD_PARTY_FRONT, Topology.THIRD_PARTY_HYBRID})
+ON_PREMISES_TOPOLOGIES = frozenset(
+    {Topology.HYBRID_EXO_FRONT, Topology.HYBRID_ONPREM_FRONT, Topology.THIRD_PARTY_HYBRID}
+)
+
+
+def _hostname(value: str) -> str:
+    return normalize_name(value, hostname=True)
+
+
+def _dns_name(value: str) -> str:
+    return normalize_name(value, hostname=False)
+
+
+def _ip_network(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"'{value}' is not an IPv4 or IPv6 address or CIDR network") from None
+        raise ValueError(f"'{value}' has host bits set; write the network address") from None
+    full = 32 if network.version == 4 else 128
+    return str(network.network_address) if network.prefixlen == full else str(network)
+
+
+def _spf_term(value: Any) -> SpfTerm:
+    if isinstance(value, SpfTerm):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an SPF term; write it as text, e.g. 'ip4:192.0.2.1'")
+    return parse_term(value)
+
+
+def _report_uri(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        scheme, _, rest = value.partition(":")
+        if scheme.lower() not in schemes or not rest:
+            raise ValueError(f"'{value}' is not a {' or '.join(s + ':' for s in schemes)} URI")
+        if scheme.lower() == "mailto":
+            address = rest.split("!", 1)[0]
+            local, at, domain = address.rpartition("@")
+            if not at or not local:
+                raise ValueError(f"'{value}' is not a mailto: URI with an e-mail address")
+            _hostname(domain)
+        return value
+
+    return check
+
+
+HostName = Annotated[str, AfterValidator(_hostname)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+IpNetwork = Annotated[str, AfterValidator(_ip_network)]
+SpfTermText = Annotated[SpfTerm, PlainValidator(_spf_term)]
+Ttl = Annotated[int, Field(ge=60, le=86400)]
+MailtoUri = Annotated[str, AfterValidator(_report_uri(("mailto",)))]
+TlsRptUri = Annotated[str, AfterValidator(_report_uri(("mailto", "https")))]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class MxHost(Model):
+    host: HostName
+    priority: Annotated[int, Field(ge=0, le=65535)] = 10
+
+
+class ThirdParty(Model):
+    name: Annotated[str, Field(min_length=1)]
+    mx: Annotated[list[MxHost], Field(min_length=1)]
+    spf: tuple[SpfTermText, ...] = ()
+    sends_outbound: bool | None = None
+    """Relays outbound mail, so joins SPF. Unset: true for third-party-hybrid (the seed article),
+    false for third-party-front (Microsoft's third-party article)."""
+
+
+class DkimSelectors(Model):
+    selector1: DnsName | None = None
+    selector2: DnsName | None = None
+    initial_domain: HostName | None = None
+
+
+Cloud = Literal["commercial", "gcc-high", "china"]
+
+
+class ExchangeOnline(Model):
+    mx_host: HostName | None = None
+    mx_priority: Annotated[int, Field(ge=0, le=65535)] = 0
+    verification: Annotated[str, Field(pattern=r"^MS=ms\d{8}$")] | None = None
+    autodiscover: bool = True
+    dkim: DkimSelectors | None = None
+    cloud: Cloud = "commercial"
+
+
+class OnPremises(Model):
+    ips: Annotated[list[IpNetwork], Field(min_length=1)]
+    mx_host: HostName | None = None
+    mx_priority: Annotated[int, Field(ge=0, le=65535)] = 10
+
+
+class Spf(Model):
+    all: Literal["fail", "softfail"] = "fail"
+    extra: tuple[SpfTermText, ...] = ()
+
+
+DmarcPolicy = Literal["none", "quarantine", "reject"]
+
+
+class Dmarc(Model):
+    policy: DmarcPolicy
+    sp: DmarcPolicy | None = None
+    pct: Annotated[int, Field(ge=0, le=100)] | None = None
+    rua: tuple[MailtoUri, ...] = ()
+    ruf: tuple[MailtoUri, ...] = ()
+    adkim: Literal["r", "s"] | None = None
+    aspf: Literal["r", "s"] | None = None
+    fo: tuple[Literal["0", "1", "d", "s"], ...] = ()
+    ri: Annotated[int, Field(ge=1)] | None = None
+
+
+class MtaSts(Model):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,32}$")]
+    mode: Literal["enforce", "testing", "none"] = "testing"
+    max_age: Annotated[int, Field(ge=86400, le=31557600)] = 604800
+    policy_host: HostName | None = None
+    """CNAME target of ``mta-sts.<domain>``, the web host serving the policy file."""
+
+
+class TlsRpt(Model):
+    rua: Annotated[list[TlsRptUri], Field(min_length=1)]
+
+
+class ExtraRecord(Model):
+    name: Annotated[str, Field(min_length=1)] = "@"
+    type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"]
+    value: Annotated[str, Field(min_length=1)]
+    ttl: Ttl | None = None
+
+
+class Domain(Model):
+    name: HostName
+    topology: Topology
+    ttl: Ttl = 3600
+    third_party: ThirdParty | None = None
+    exchange_online: ExchangeOnline = ExchangeOnline()
+    on_premises: OnPremises | None = None
+    spf: Spf = Spf()
+    dmarc: Dmarc | None = None
+    mta_sts: MtaSts | None = None
+    tls_rpt: TlsRpt | None = None
+    mdm: bool = False
+    skype_for_business: bool = False
+    extra_records: tuple[ExtraRecord, ...] = ()
+
+
+class StackSettings(Model):
+    """The ``mailflow:*`` keys other than ``domains``, which are checked one domain at a time."""
+
+    production: bool = False
+
+
+def _format_loc(prefix: str, loc: Sequence[str | int]) -> str:
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _problem_message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known setting (check its spelling and camelCase)"
+    if kind == "value_error":
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return message if message.startswith("'") else f"{message}"
+    if kind == "literal_error":
+        expected = str(error["ctx"]["expected"]).replace("'", "")
+        return f"'{value}' is not one of: {expected}"
+    if kind == "enum":
+        expected = str(error["ctx"]["expected"]).replace("'", "")
+        return f"'{value}' is not one of: {expected}"
+    if kind == "too_short":
+        minimum = error["ctx"]["min_length"]
+        return f"must list at least {minimum} {'entry' if minimum == 1 else 'entries'}"
+    if kind == "string_pattern_mismatch":
+        return f"'{value}' does not match the expected form {error['ctx']['pattern']}"
+    return f"{error['msg']} (got {value!r})"
+
+
+def problems_from(error: ValidationError, prefix: str) -> list[Problem]:
+    """Pydantic's errors as path-named problems (``prefix`` is the config path of the model)."""
+    return [
+        Problem(_format_loc(prefix, e["loc"]), _problem_message(e)) for e in error.errors(include_url=False)
+    ]
+
+
+def _check_topology(domain: Domain, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    topology = domain.topology
+    if topology in THIRD_PARTY_TOPOLOGIES and domain.third_party is None:
+        problems.append(
+            Problem(f"{path}.thirdParty", f"is required by the {topology} topology (its MX hosts)")
+        )
+    if topology not in THIRD_PARTY_TOPOLOGIES and domain.third_party is not None:
+        problems.append(
+            Problem(
+                f"{path}.thirdParty",
+                f"is only used by the third-party-front and third-party-hybrid topologies, not {topology}",
+            )
+        )
+    if topology in ON_PREMISES_TOPOLOGIES and domain.on_premises is None:
+        problems.append(
+            Problem(
+                f"{path}.onPremises", f"is required by the {topology} topology (the on-premises servers' IPs)"
+            )
+        )
+    if topology not in ON_PREMISES_TOPOLOGIES and domain.on_premises is not None:
+        problems.append(Problem(f"{path}.onPremises", f"is only used by hybrid topologies, not {topology}"))
+    on_premises = domain.on_premises
+    if topology == Topology.HYBRID_ONPREM_FRONT and on_premises and on_premises.mx_host is None:
+        problems.append(
+            Problem(f"{path}.onPremises.mxHost", "is required by hybrid-onprem-front: the MX points to it")
+        )
+    exo = domain.exchange_online
+    if exo.mx_host is None and "-" in domain.name:
+        problems.append(
+            Problem(
+                f"{path}.exchangeOnline.mxHost",
+                f"is required because '{domain.name}' contains '-': Microsoft assigns its MX host "
+                "(Microsoft 365 admin center > Domains > DNS records), it cannot be derived",
+            )
+        )
+    dkim = exo.dkim
+    if dkim is not None:
+        explicit = dkim.selector1 is not None or dkim.selector2 is not None
+        if explicit and dkim.initial_domain is not None:
+            problems.append(
+                Problem(
+                    f"{path}.exchangeOnline.dkim",
+                    "set either selector1 and selector2, or initialDomain, not both",
+                )
+            )
+        elif explicit and (dkim.selector1 is None or dkim.selector2 is None):
+            missing = "selector2" if dkim.selector2 is None else "selector1"
+            problems.append(
+                Problem(
+                    f"{path}.exchangeOnline.dkim.{missing}",
+                    "is required with the other selector (Microsoft rotates both)",
+                )
+            )
+        elif not explicit and dkim.initial_domain is None:
+            problems.append(
+                Problem(
+                    f"{path}.exchangeOnline.dkim", "needs selector1 and selector2 targets, or initialDomain"
+                )
+            )
+    if (domain.mdm or domain.skype_for_business) and exo.cloud != "commercial":
+        key = "mdm" if domain.mdm else "skypeForBusiness"
+        problems.append(
+            Problem(f"{path}.{key}", f"records are only known for the commercial cloud, not {exo.cloud}")
+        )
+    for index, record in enumerate(domain.extra_records):
+        problems.extend(_check_extra_record(record, f"{path}.extraRecords[{index}]"))
+    return problems
+
+
+def _check_extra_record(record: ExtraRecord, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if record.name != "@":
+        try:
+            normalize_name(f"{record.name}.example", hostname=False)
+        except ValueError as error:
+            problems.append(Problem(f"{path}.name", f"is not a relative name ({error})"))
+    try:
+        dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(record.type), record.value)
+    except (dns.exception.DNSException, ValueError) as error:
+        problems.append(
+            Problem(f"{path}.value", f"'{record.value}' is not a valid {record.type} value ({error})")
+        )
+    if record.type == "TXT" and record.name == "@" and "v=spf1" in record.value.lower():
+        problems.append(
+            Problem(
+                f"{path}.value",
+                "a second SPF record at the apex is a permerror (RFC 7208 §3.2); "
+                "add its terms to spf.extra instead",
+            )
+        )
+    return problems
+
+
+def parse_domains(raw: Any) -> tuple[list[tuple[str, Domain]], list[Problem]]:
+    """Validate each domain on its own, so that one bad domain does not hide the others' problems."""
+    prefix = f"{NAMESPACE}:domains"
+    if raw is None:
+        return [], [Problem(prefix, "is required: the list of mail domains to manage")]
+    if not isinstance(raw, list) or not raw:
+        return [], [Problem(prefix, "must be a non-empty list of domains")]
+    parsed: list[tuple[str, Domain]] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        path = f"{prefix}[{index}]"
+        try:
+            domain = Domain.model_validate(item)
+        except ValidationError as error:
+            problems.extend(problems_from(error, path))
+            continue
+        if domain.name in seen:
+            problems.append(
+                Problem(f"{path}.name", f"'{domain.name}' is already configured at {seen[domain.name]}")
+            )
+            continue
+        seen[domain.name] = path
+        topology_problems = _check_topology(domain, path)
+        problems.extend(topology_problems)
+        if not topology_problems:
+            parsed.append((path, domain))
+    return parsed, problems
+
+
+def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``mailflow:*`` entries of a stack file's ``config:`` block, keyed without the prefix."""
+    values: dict[str, Any] = {}
+    for key, value in stack_config.items():
+        namespace, sep, name = str(key).partition(":")
+        if sep and namespace == NAMESPACE:
+            values[name] = value
+    return values
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``; raise ``ConfigError`` if unreadable."""
+    try:
+        document = yaml.safe_load(path.read_text("utf-8"))
+    except OSError as error:
+        raise ConfigError([Problem(str(path), f"cannot be read ({error.strerror})")]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem(str(path), f"is not valid YAML ({error})")]) from None
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])
+    return namespace_values(document.get("config") or {})
+
+
+_KNOWN_TOP_LEVEL = re.compile(r"^(domains|production|target|tsigSecret)$")
+
+
+def check_top_level(values: Mapping[str, Any]) -> list[Problem]:
+    """Problems with the namespace's keys other than ``domains``."""
+    problems = [
+        Problem(f"{NAMESPACE}:{key}", "is not a known setting (check its spelling and camelCase)")
+        for key in values
+        if not _KNOWN_TOP_LEVEL.match(key)
+    ]
+    settings = {k: v for k, v in values.items() if k == "production"}
+    try:
+        StackSettings.model_validate(settings)
+    except ValidationError as error:
+        problems.extend(
+            Problem(f"{NAMESPACE}:{'.'.join(map(str, e['loc']))}", _problem_message(e))
+            for e in error.errors(include_url=False)
+        )
+    return problems

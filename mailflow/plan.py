@@ -1,0 +1,218 @@
+"""The record plan: validated config in, every DNS record of every domain out (no Pulumi here)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mailflow.config import (
+    Domain,
+    Topology,
+    check_top_level,
+    parse_domains,
+)
+from mailflow.errors import ConfigError, Problem
+from mailflow.records import (
+    Record,
+    exchange_online_records,
+    extra_record,
+    mta_sts_policy,
+    mx_records,
+    optional_records,
+    sort_records,
+    txt,
+)
+from mailflow.resolvers import Resolver, bundled_snapshot
+from mailflow.spf import (
+    MAX_LOOKUPS,
+    WARN_RECORD_BYTES,
+    LookupCount,
+    LookupCounter,
+    SpfTerm,
+    build_record,
+)
+from mailflow.topology import route
+
+
+@dataclass(frozen=True)
+class DomainPlan:
+    """Everything mailflow publishes and reports for one domain."""
+
+    domain: str
+    topology: Topology
+    config_path: str
+    records: tuple[Record, ...]
+    spf: str
+    spf_lookups: LookupCount
+    exo_mx_host: str
+    relay_host: str | None
+    mta_sts_policy: str | None
+    warnings: tuple[Problem, ...]
+    config: Domain
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    domains: tuple[DomainPlan, ...]
+    production: bool = False
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(record for domain in self.domains for record in domain.records)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(warning for domain in self.domains for warning in domain.warnings)
+
+
+def _spf_problems(
+    path: str, counter: LookupCounter, spf: str, count: LookupCount, terms: tuple[SpfTerm, ...]
+) -> tuple[list[Problem], list[Problem]]:
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    if count.total > MAX_LOOKUPS:
+        costs = ", ".join(f"{t.text} ({counter.count([t]).total})" for t in terms if t.costs_lookup)
+        problems.append(
+            Problem(
+                f"{path}.spf",
+                f"the SPF record needs {count.total} DNS lookups, over the limit of {MAX_LOOKUPS} "
+                f"(RFC 7208 §4.6.4): {costs}; use a regional vendor include or list IPs instead",
+            )
+        )
+    problems.extend(Problem(f"{path}.spf", p) for p in count.problems)
+    if count.unresolved:
+        names = ", ".join(count.unresolved)
+        warnings.append(
+            Problem(
+                f"{path}.spf",
+                f"lookups inside {names} are unknown offline and counted as the include alone "
+                f"({count.total} counted); verify against live DNS with `mailflow check`",
+            )
+        )
+    size = len(spf.encode("ascii"))
+    if size > WARN_RECORD_BYTES:
+        warnings.append(
+            Problem(
+                f"{path}.spf",
+                f"the SPF record is {size} bytes, over {WARN_RECORD_BYTES}: its DNS answer may not "
+                "fit 512 bytes; prefer includes or wider CIDRs",
+            )
+        )
+    return problems, warnings
+
+
+def _rrset_problems(path: str, records: tuple[Record, ...]) -> list[Problem]:
+    """One TTL per record set; a CNAME alone at its name (RFC 1034 §3.6.2)."""
+    problems: list[Problem] = []
+    ttls: dict[tuple[str, str], set[int]] = defaultdict(set)
+    types: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        ttls[(record.name, record.type)].add(record.ttl)
+        types[record.name].add(record.type)
+    for (name, rtype), values in ttls.items():
+        if len(values) > 1:
+            problems.append(
+                Problem(
+                    f"{path}.extraRecords",
+                    f"{rtype} {name} mixes TTLs {sorted(values)}; a record set has one TTL",
+                )
+            )
+    for name, present in types.items():
+        cnames = sum(1 for r in records if r.name == name and r.type == "CNAME")
+        if "CNAME" in present and (len(present) > 1 or cnames > 1):
+            problems.append(
+                Problem(
+                    f"{path}.extraRecords",
+                    f"{name} has a CNAME beside other records; a CNAME must be alone at its name",
+                )
+            )
+    return problems
+
+
+def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
+    dmarc = domain.dmarc
+    if dmarc is None:
+        return [
+            Problem(
+                f"{path}.dmarc",
+                "is not set: receivers get no DMARC policy for "
+                f"{domain.name}; start with policy: none and reports (rua)",
+            )
+        ]
+    warnings = []
+    for key, uris in (("rua", dmarc.rua), ("ruf", dmarc.ruf)):
+        for index, uri in enumerate(uris):
+            host = uri.split("!", 1)[0].rpartition("@")[2].lower()
+            if host != domain.name and not host.endswith(f".{domain.name}"):
+                warnings.append(
+                    Problem(
+                        f"{path}.dmarc.{key}[{index}]",
+                        f"reports go outside {domain.name}: {host} must publish TXT "
+                        f'{domain.name}._report._dmarc.{host} "v=DMARC1" (RFC 7489 §7.1)',
+                    )
+                )
+    return warnings
+
+
+def plan_domain(domain: Domain, path: str, counter: LookupCounter) -> DomainPlan:
+    """The records of one validated domain; raise ``ConfigError`` if its SPF cannot be published."""
+    routing = route(domain)
+    spf_record = build_record(routing.spf_terms, domain.spf.all)
+    spf = spf_record.text
+    count = counter.count(spf_record.terms)
+    problems, warnings = _spf_problems(path, counter, spf, count, spf_record.terms)
+
+    records = [
+        *mx_records(domain.name, domain.ttl, routing.mx),
+        txt(domain.name, "@", domain.ttl, spf),
+        *exchange_online_records(domain),
+        *optional_records(domain),
+        *(extra_record(domain, extra) for extra in domain.extra_records),
+    ]
+    ordered = sort_records(domain.name, records)
+    if domain.extra_records:
+        problems.extend(_rrset_problems(path, ordered))
+    if problems:
+        raise ConfigError(problems)
+    warnings.extend(_dmarc_warnings(domain, path))
+    policy = mta_sts_policy(domain.mta_sts, routing.mx) if domain.mta_sts else None
+    return DomainPlan(
+        domain.name,
+        domain.topology,
+        path,
+        ordered,
+        spf,
+        count,
+        routing.exo_mx_host,
+        routing.relay_host,
+        policy,
+        tuple(warnings),
+        domain,
+    )
+
+
+def plan_stack(values: Mapping[str, Any], resolver: Resolver | None = None) -> StackPlan:
+    """Validate the ``mailflow`` namespace and plan every domain, or raise one ``ConfigError``
+    holding every problem found."""
+    problems = check_top_level(values)
+    parsed, domain_problems = parse_domains(values.get("domains"))
+    problems.extend(domain_problems)
+    counter = LookupCounter(resolver or bundled_snapshot())
+    plans: list[DomainPlan] = []
+    for path, domain in parsed:
+        try:
+            plans.append(plan_domain(domain, path, counter))
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(sorted(problems, key=_path_order))
+    return StackPlan(tuple(plans), production=bool(values.get("production", False)))
+
+
+def _path_order(problem: Problem) -> tuple[int, str]:
+    """Problems in config order: domain index numerically, then path text."""
+    _, sep, rest = problem.path.partition("[")
+    index = rest.split("]", 1)[0]
+    return (int(index) if sep and index.isdigit() else -1, problem.path)

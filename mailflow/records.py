@@ -1,0 +1,213 @@
+"""DNS records of a mail domain, as dnspython rdata: MX, SPF, DMARC, DKIM, autodiscover and extras."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from typing import Any
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.ANY.TXT
+import dns.rdtypes.IN.SRV
+
+from mailflow.config import Dmarc, Domain, ExtraRecord, MtaSts, TlsRpt
+from mailflow.names import fqdn
+from mailflow.spf import split_strings
+from mailflow.topology import CLOUDS, MxTarget
+
+_IN = dns.rdataclass.IN
+RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
+DKIM_SELECTORS = ("selector1", "selector2")
+
+
+@cache
+def _name(text: str) -> dns.name.Name:
+    return dns.name.from_text(text)
+
+
+def _rdata(rtype: str, data: tuple[str | int, ...], origin: str) -> dns.rdata.Rdata:
+    """dnspython rdata from a record's fields; types mailflow does not build keep their text."""
+    if rtype == "MX":
+        return dns.rdtypes.ANY.MX.MX(_IN, dns.rdatatype.MX, data[0], _name(str(data[1])))
+    if rtype == "TXT":
+        return dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, [str(s).encode("ascii") for s in data])
+    if rtype == "CNAME":
+        return dns.rdtypes.ANY.CNAME.CNAME(_IN, dns.rdatatype.CNAME, _name(str(data[0])))
+    if rtype == "SRV":
+        priority, weight, port, target = data
+        return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, _name(str(target)))
+    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]), origin=_name(origin))
+
+
+@dataclass(frozen=True)
+class Record:
+    """One value of one record set: owner name (absolute), type, TTL and the value's fields.
+
+    ``data`` holds what providers need field by field: MX ``(priority, host.)``, TXT its
+    character-strings, CNAME ``(target.)``, SRV ``(priority, weight, port, target.)``, other
+    types their presentation text. The dnspython rdata is built on first use and kept.
+    """
+
+    name: str
+    type: str
+    ttl: int
+    data: tuple[str | int, ...]
+    zone: str = field(compare=False)
+
+    @cached_property
+    def rdata(self) -> dns.rdata.Rdata:
+        return _rdata(self.type, self.data, self.zone)
+
+    @cached_property
+    def value(self) -> str:
+        """RFC 1035 presentation format, e.g. ``10 mx1.example.net.`` or ``"v=spf1 … -all"``."""
+        return self.rdata.to_text()
+
+    def relative_name(self) -> str:
+        """``@`` for the apex, else the labels left of the zone (``selector1._domainkey``)."""
+        apex = fqdn(self.zone)
+        return "@" if self.name == apex else self.name[: -len(apex) - 1]
+
+
+def owner(zone: str, relative: str) -> str:
+    return fqdn(zone) if relative == "@" else f"{relative}.{fqdn(zone)}"
+
+
+def txt(zone: str, relative: str, ttl: int, text: str) -> Record:
+    return Record(owner(zone, relative), "TXT", ttl, split_strings(text), zone)
+
+
+def cname(zone: str, relative: str, ttl: int, target: str) -> Record:
+    return Record(owner(zone, relative), "CNAME", ttl, (fqdn(target),), zone)
+
+
+def mx_records(zone: str, ttl: int, targets: Iterable[MxTarget]) -> list[Record]:
+    return [Record(fqdn(zone), "MX", ttl, (t.priority, fqdn(t.host)), zone) for t in targets]
+
+
+def srv(zone: str, relative: str, ttl: int, priority: int, weight: int, port: int, target: str) -> Record:
+    return Record(owner(zone, relative), "SRV", ttl, (priority, weight, port, fqdn(target)), zone)
+
+
+def dmarc_text(dmarc: Dmarc) -> str:
+    """``v=DMARC1; p=…`` with only the tags that are set, in RFC 7489's order."""
+    tags = [("v", "DMARC1"), ("p", dmarc.policy)]
+    optional = [
+        ("sp", dmarc.sp),
+        ("pct", None if dmarc.pct is None else str(dmarc.pct)),
+        ("rua", ",".join(dmarc.rua) or None),
+        ("ruf", ",".join(dmarc.ruf) or None),
+        ("adkim", dmarc.adkim),
+        ("aspf", dmarc.aspf),
+        ("fo", ":".join(dmarc.fo) or None),
+        ("ri", None if dmarc.ri is None else str(dmarc.ri)),
+    ]
+    tags.extend((tag, value) for tag, value in optional if value is not None)
+    return "; ".join(f"{tag}={value}" for tag, value in tags)
+
+
+def mta_sts_text(mta_sts: MtaSts) -> str:
+    return f"v=STSv1; id={mta_sts.id};"
+
+
+def mta_sts_policy(mta_sts: MtaSts, mx: Iterable[MxTarget]) -> str:
+    """The policy file to serve at ``https://mta-sts.<domain>/.well-known/mta-sts.txt``."""
+    lines = ["version: STSv1", f"mode: {mta_sts.mode}"]
+    lines.extend(f"mx: {host}" for host in dict.fromkeys(m.host for m in mx))
+    lines.append(f"max_age: {mta_sts.max_age}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def tls_rpt_text(tls_rpt: TlsRpt) -> str:
+    return f"v=TLSRPTv1; rua={','.join(tls_rpt.rua)}"
+
+
+def dkim_targets(domain: Domain) -> dict[str, str]:
+    """Selector CNAME targets: from config, or the old format derived from the initial domain."""
+    dkim = domain.exchange_online.dkim
+    if dkim is None:
+        return {}
+    if dkim.initial_domain is not None:
+        token = domain.name.replace(".", "-")
+        return {s: f"{s}-{token}._domainkey.{dkim.initial_domain}" for s in DKIM_SELECTORS}
+    assert dkim.selector1 is not None and dkim.selector2 is not None
+    return {"selector1": dkim.selector1, "selector2": dkim.selector2}
+
+
+def exchange_online_records(domain: Domain) -> list[Record]:
+    """Ownership TXT, autodiscover and DKIM CNAMEs that Microsoft 365 asks for."""
+    zone, ttl, exo = domain.name, domain.ttl, domain.exchange_online
+    records: list[Record] = []
+    if exo.verification:
+        records.append(txt(zone, "@", ttl, exo.verification))
+    if exo.autodiscover:
+        records.append(cname(zone, "autodiscover", ttl, CLOUDS[exo.cloud].autodiscover))
+    records.extend(
+        cname(zone, f"{selector}._domainkey", ttl, target)
+        for selector, target in dkim_targets(domain).items()
+    )
+    return records
+
+
+def optional_records(domain: Domain) -> list[Record]:
+    """DMARC, MTA-STS, TLS-RPT, device management and Skype for Business records when asked for."""
+    zone, ttl = domain.name, domain.ttl
+    records: list[Record] = []
+    if domain.dmarc:
+        records.append(txt(zone, "_dmarc", ttl, dmarc_text(domain.dmarc)))
+    if domain.mta_sts:
+        records.append(txt(zone, "_mta-sts", ttl, mta_sts_text(domain.mta_sts)))
+        if domain.mta_sts.policy_host:
+            records.append(cname(zone, "mta-sts", ttl, domain.mta_sts.policy_host))
+    if domain.tls_rpt:
+        records.append(txt(zone, "_smtp._tls", ttl, tls_rpt_text(domain.tls_rpt)))
+    if domain.mdm:
+        records.append(cname(zone, "enterpriseregistration", ttl, "enterpriseregistration.windows.net"))
+        records.append(
+            cname(zone, "enterpriseenrollment", ttl, "enterpriseenrollment-s.manage.microsoft.com")
+        )
+    if domain.skype_for_business:
+        records.append(srv(zone, "_sipfederationtls._tcp", ttl, 100, 1, 5061, "sipfed.online.lync.com"))
+        records.append(srv(zone, "_sip._tls", ttl, 100, 1, 443, "sipdir.online.lync.com"))
+        records.append(cname(zone, "sip", ttl, "sipdir.online.lync.com"))
+        records.append(cname(zone, "lyncdiscover", ttl, "webdir.online.lync.com"))
+    return records
+
+
+def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
+    """A record from ``extraRecords``, its value normalised to presentation format."""
+    record = Record(
+        owner(domain.name, extra.name), extra.type, extra.ttl or domain.ttl, (extra.value,), domain.name
+    )
+    rdata = record.rdata
+    if extra.type in ("MX", "TXT", "CNAME", "SRV"):
+        return Record(record.name, record.type, record.ttl, _fields(rdata), domain.name)
+    return Record(record.name, record.type, record.ttl, (rdata.to_text(),), domain.name)
+
+
+def _fields(rdata: Any) -> tuple[str | int, ...]:
+    """The fields of an MX, TXT, CNAME or SRV rdata parsed from text."""
+    if isinstance(rdata, dns.rdtypes.ANY.MX.MX):
+        return (rdata.preference, rdata.exchange.to_text())
+    if isinstance(rdata, dns.rdtypes.ANY.TXT.TXT):
+        return tuple(s.decode("utf-8", "replace") for s in rdata.strings)
+    if isinstance(rdata, dns.rdtypes.ANY.CNAME.CNAME):
+        return (rdata.target.to_text(),)
+    return (rdata.priority, rdata.weight, rdata.port, rdata.target.to_text())
+
+
+def sort_records(zone: str, records: Iterable[Record]) -> tuple[Record, ...]:
+    """Deterministic order: the apex first, then owner names, record types, values."""
+    apex = fqdn(zone)
+    return tuple(
+        sorted(
+            records,
+            key=lambda r: (r.name != apex, r.name, RECORD_TYPE_ORDER.index(r.type), tuple(map(str, r.data))),
+        )
+    )

@@ -1,0 +1,71 @@
+"""The plan as JSON, a zone-file fragment (via dnspython's zone writer) or a table for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import dns.name
+import dns.zone
+
+from mailflow.names import fqdn
+from mailflow.plan import DomainPlan, StackPlan
+from mailflow.records import Record
+
+
+def plan_json(plan: StackPlan) -> str:
+    """One object per record value: ``{"name", "type", "ttl", "value"}``, in plan order."""
+    rows = [
+        {"name": record.name, "type": record.type, "ttl": record.ttl, "value": record.value}
+        for record in plan.records
+    ]
+    return json.dumps(rows, indent=2) + "\n"
+
+
+def build_zone(origin: str, records: Iterable[Record]) -> dns.zone.Zone:
+    """A dnspython zone holding ``records`` (record sets grouped by owner name and type)."""
+    zone = dns.zone.Zone(dns.name.from_text(fqdn(origin)))
+    for record in records:
+        node = zone.find_node(dns.name.from_text(record.name), create=True)
+        rdataset = node.find_rdataset(record.rdata.rdclass, record.rdata.rdtype, create=True)
+        rdataset.add(record.rdata, record.ttl)
+    return zone
+
+
+def domain_zone_text(domain: DomainPlan) -> str:
+    """``$ORIGIN`` plus the domain's records, ready to ``$INCLUDE`` in its zone."""
+    text = build_zone(domain.domain, domain.records).to_text(relativize=True, want_origin=True)
+    return f"; mailflow: {domain.domain} ({domain.topology})\n{text}"
+
+
+def plan_zone(plan: StackPlan) -> str:
+    return "\n".join(domain_zone_text(domain) for domain in plan.domains)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def plan_table(plan: StackPlan) -> str:
+    lines: list[str] = []
+    for domain in plan.domains:
+        lookups = f"{domain.spf_lookups.total}/10"
+        if domain.spf_lookups.unresolved:
+            lookups += " (some includes not counted offline)"
+        lines.append(f"{domain.domain}  [{domain.topology}]")
+        lines.append(f"  Exchange Online MX host: {domain.exo_mx_host}")
+        if domain.relay_host:
+            lines.append(f"  third party relays inbound mail to: {domain.relay_host}")
+        lines.append(f"  SPF DNS lookups: {lookups}")
+        rows = [("NAME", "TYPE", "TTL", "VALUE")]
+        rows.extend((r.relative_name(), r.type, str(r.ttl), r.value) for r in domain.records)
+        lines.extend(f"  {row}" for row in _table(rows))
+        if domain.mta_sts_policy:
+            lines.append(f"  MTA-STS policy for https://mta-sts.{domain.domain}/.well-known/mta-sts.txt:")
+            lines.extend(f"    {line}" for line in domain.mta_sts_policy.splitlines())
+        lines.append("")
+    lines.extend(f"warning: {w}" for w in plan.warnings)
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,1 @@
+"""Where planned records go: one module per DNS provider kind."""

@@ -1,0 +1,100 @@
+"""Microsoft's five mail-flow topologies: where MX points, whom SPF authorises, where mail is relayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailflow.config import THIRD_PARTY_TOPOLOGIES, Cloud, Domain, Topology
+from mailflow.spf import SpfTerm
+
+
+@dataclass(frozen=True)
+class CloudEndpoints:
+    """The Exchange Online host names of one Microsoft cloud."""
+
+    mx_suffix: str
+    spf_include: str
+    autodiscover: str
+
+
+CLOUDS: dict[Cloud, CloudEndpoints] = {
+    "commercial": CloudEndpoints(
+        "mail.protection.outlook.com", "spf.protection.outlook.com", "autodiscover.outlook.com"
+    ),
+    "gcc-high": CloudEndpoints(
+        "mail.protection.office365.us", "spf.protection.office365.us", "autodiscover-s.office365.us"
+    ),
+    "china": CloudEndpoints(
+        "mail.protection.partner.outlook.cn",
+        "spf.protection.partner.outlook.cn",
+        "autodiscover.partner.outlook.cn",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MxTarget:
+    priority: int
+    host: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What a topology decides for one domain."""
+
+    mx: tuple[MxTarget, ...]
+    spf_terms: tuple[SpfTerm, ...]
+    """Authorised senders in config order; the SPF builder orders and deduplicates them."""
+    exo_mx_host: str
+    """Exchange Online's inbound host: the MX, or the smart host a third party relays to."""
+    relay_host: str | None
+    """Where the third party must deliver inbound mail (third-party topologies only)."""
+    third_party_in_spf: bool
+
+
+def exo_mx_host(domain: Domain) -> str:
+    """``contoso-com.mail.protection.outlook.com`` unless config names the host Microsoft assigned."""
+    exo = domain.exchange_online
+    if exo.mx_host is not None:
+        return exo.mx_host
+    return f"{domain.name.replace('.', '-')}.{CLOUDS[exo.cloud].mx_suffix}"
+
+
+def third_party_sends_outbound(domain: Domain) -> bool:
+    third_party = domain.third_party
+    if third_party is None:
+        return False
+    if third_party.sends_outbound is not None:
+        return third_party.sends_outbound
+    return domain.topology == Topology.THIRD_PARTY_HYBRID
+
+
+def route(domain: Domain) -> Routing:
+    """MX targets, SPF senders and relay host of ``domain`` under its topology."""
+    exo_host = exo_mx_host(domain)
+    exo_priority = domain.exchange_online.mx_priority
+    third_party = domain.third_party
+    on_premises = domain.on_premises
+    topology = domain.topology
+
+    if topology in THIRD_PARTY_TOPOLOGIES and third_party is not None:
+        mx = tuple(MxTarget(m.priority, m.host) for m in third_party.mx)
+    elif topology == Topology.HYBRID_ONPREM_FRONT and on_premises and on_premises.mx_host:
+        mx = (MxTarget(on_premises.mx_priority, on_premises.mx_host),)
+    else:
+        mx = (MxTarget(exo_priority, exo_host),)
+
+    senders: list[SpfTerm] = []
+    in_spf = third_party_sends_outbound(domain)
+    if third_party is not None and in_spf:
+        senders.extend(third_party.spf)
+    if on_premises is not None:
+        # Config has already normalised these addresses, so they make terms as they are.
+        senders.extend(SpfTerm("ip6" if ":" in ip else "ip4", ip) for ip in on_premises.ips)
+    senders.append(SpfTerm("include", CLOUDS[domain.exchange_online.cloud].spf_include))
+    senders.extend(domain.spf.extra)
+
+    relay = exo_host if topology in THIRD_PARTY_TOPOLOGIES else None
+    return Routing(
+        tuple(sorted(set(mx), key=lambda m: (m.priority, m.host))), tuple(senders), exo_host, relay, in_spf
+    )
