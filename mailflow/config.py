@@ -371,10 +371,14 @@ def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+# libyaml's loader parses large stack files an order of magnitude faster than the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``; raise ``ConfigError`` if unreadable."""
     try:
-        document = yaml.safe_load(path.read_text("utf-8"))
+        document = yaml.load(path.read_text("utf-8"), Loader=_YAML_LOADER)
     except OSError as error:
         raise ConfigError([Problem(str(path), f"cannot be read ({error.strerror})")]) from None
     except yaml.YAMLError as error:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,9 +195,27 @@ def plan_domain(domain: Domain, path: str, counter: LookupCounter) -> DomainPlan
     )
 
 
+@contextmanager
+def _without_gc_pauses() -> Iterator[None]:
+    """Planning allocates many small objects that live on and form no reference cycles; the
+    cyclic collector would re-scan them again and again (a third of the time at 10,000 domains)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def plan_stack(values: Mapping[str, Any], resolver: Resolver | None = None) -> StackPlan:
     """Validate the ``mailflow`` namespace and plan every domain, or raise one ``ConfigError``
     holding every problem found."""
+    with _without_gc_pauses():
+        return _plan_stack(values, resolver)
+
+
+def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None) -> StackPlan:
     problems = check_top_level(values)
     parsed, domain_problems = parse_domains(values.get("domains"))
     problems.extend(domain_problems)

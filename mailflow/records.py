@@ -23,26 +23,28 @@ from mailflow.topology import CLOUDS, MxTarget
 
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
+_TYPE_RANK = {rtype: rank for rank, rtype in enumerate(RECORD_TYPE_ORDER)}
 DKIM_SELECTORS = ("selector1", "selector2")
 
 
 @cache
-def _name(text: str) -> dns.name.Name:
+def dns_name(text: str) -> dns.name.Name:
+    """A dnspython name, built once per distinct text (targets repeat across domains)."""
     return dns.name.from_text(text)
 
 
 def _rdata(rtype: str, data: tuple[str | int, ...], origin: str) -> dns.rdata.Rdata:
     """dnspython rdata from a record's fields; types mailflow does not build keep their text."""
     if rtype == "MX":
-        return dns.rdtypes.ANY.MX.MX(_IN, dns.rdatatype.MX, data[0], _name(str(data[1])))
+        return dns.rdtypes.ANY.MX.MX(_IN, dns.rdatatype.MX, data[0], dns_name(str(data[1])))
     if rtype == "TXT":
         return dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, [str(s).encode("ascii") for s in data])
     if rtype == "CNAME":
-        return dns.rdtypes.ANY.CNAME.CNAME(_IN, dns.rdatatype.CNAME, _name(str(data[0])))
+        return dns.rdtypes.ANY.CNAME.CNAME(_IN, dns.rdatatype.CNAME, dns_name(str(data[0])))
     if rtype == "SRV":
         priority, weight, port, target = data
-        return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, _name(str(target)))
-    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]), origin=_name(origin))
+        return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, dns_name(str(target)))
+    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]), origin=dns_name(origin))
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def sort_records(zone: str, records: Iterable[Record]) -> tuple[Record, ...]:
     return tuple(
         sorted(
             records,
-            key=lambda r: (r.name != apex, r.name, RECORD_TYPE_ORDER.index(r.type), tuple(map(str, r.data))),
+            # Records of one type share the shape of their data, so data tuples compare field by field.
+            key=lambda r: (r.name != apex, r.name, _TYPE_RANK[r.type], r.data),
         )
     )

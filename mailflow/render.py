@@ -6,11 +6,12 @@ import json
 from collections.abc import Iterable, Sequence
 
 import dns.name
-import dns.zone
+import dns.rrset
 
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
+from mailflow.records import dns_name as _name
 
 
 def plan_json(plan: StackPlan) -> str:
@@ -22,20 +23,30 @@ def plan_json(plan: StackPlan) -> str:
     return json.dumps(rows, indent=2) + "\n"
 
 
-def build_zone(origin: str, records: Iterable[Record]) -> dns.zone.Zone:
-    """A dnspython zone holding ``records`` (record sets grouped by owner name and type)."""
-    zone = dns.zone.Zone(dns.name.from_text(fqdn(origin)))
+def rrsets(records: Iterable[Record]) -> list[dns.rrset.RRset]:
+    """Records grouped into dnspython record sets by owner name and type, in plan order."""
+    grouped: dict[tuple[str, str], dns.rrset.RRset] = {}
     for record in records:
-        node = zone.find_node(dns.name.from_text(record.name), create=True)
-        rdataset = node.find_rdataset(record.rdata.rdclass, record.rdata.rdtype, create=True)
-        rdataset.add(record.rdata, record.ttl)
-    return zone
+        rrset = grouped.get((record.name, record.type))
+        if rrset is None:
+            rdata = record.rdata
+            rrset = dns.rrset.RRset(_name(record.name), rdata.rdclass, rdata.rdtype)
+            grouped[(record.name, record.type)] = rrset
+        rrset.add(record.rdata, record.ttl)
+    return list(grouped.values())
+
+
+def zone_text(origin: str, records: Iterable[Record]) -> str:
+    """``$ORIGIN`` and the records in zone-file syntax, names relative to ``origin``."""
+    origin_name = _name(fqdn(origin))
+    lines = [f"$ORIGIN {origin_name}"]
+    lines.extend(rrset.to_text(origin=origin_name, relativize=True) for rrset in rrsets(records))
+    return "\n".join(lines) + "\n"
 
 
 def domain_zone_text(domain: DomainPlan) -> str:
-    """``$ORIGIN`` plus the domain's records, ready to ``$INCLUDE`` in its zone."""
-    text = build_zone(domain.domain, domain.records).to_text(relativize=True, want_origin=True)
-    return f"; mailflow: {domain.domain} ({domain.topology})\n{text}"
+    """A fragment ready to ``$INCLUDE`` in the domain's zone."""
+    return f"; mailflow: {domain.domain} ({domain.topology})\n{zone_text(domain.domain, domain.records)}"
 
 
 def plan_zone(plan: StackPlan) -> str:
