@@ -17,23 +17,35 @@ PYTHON = sys.executable
 
 
 def plan_cases(sizes: list[int], workdir: Path) -> list[Case]:
-    cases = [Case("plan", f"validate + plan, in-process, {n} domains",
-                  [PYTHON, "-m", "bench.plan_worker", str(n)], cwd=ROOT) for n in sizes]
+    cases = [
+        Case(
+            "plan",
+            f"validate + plan, in-process, {n} domains",
+            [PYTHON, "-m", "bench.plan_worker", str(n)],
+            cwd=ROOT,
+        )
+        for n in sizes
+    ]
     for n in sizes:
         stack = write_stack_file(workdir / f"Pulumi.bench{n}.yaml", n)
-        cases.append(Case("plan", f"`mailflow plan --format zone`, whole process, {n} domains",
-                          [PYTHON, "-m", "mailflow", "plan", str(stack), "--format", "zone"],
-                          cwd=ROOT))
+        cases.append(
+            Case(
+                "plan",
+                f"`mailflow plan --format zone`, whole process, {n} domains",
+                [PYTHON, "-m", "mailflow", "plan", str(stack), "--format", "zone"],
+                cwd=ROOT,
+            )
+        )
     return cases
 
 
 def table(results: list[Result]) -> str:
-    lines = ["| group | case | wall (median) | in-process (median) | peak RSS |",
-             "|---|---|---|---|---|"]
+    lines = ["| group | case | wall (median) | in-process (median) | peak RSS |", "|---|---|---|---|---|"]
     for r in results:
         inner = f"{r.inner:.3f} s" if r.inner is not None else "—"
-        lines.append(f"| {r.case.group} | {r.case.label} | {r.wall:.3f} s | {inner} | "
-                     f"{r.peak_rss_mib:.0f} MiB |")
+        lines.append(
+            f"| {r.case.group} | {r.case.label} | {r.wall:.3f} s | {inner} | {r.peak_rss_mib:.0f} MiB |"
+        )
     return "\n".join(lines)
 
 
@@ -50,8 +62,10 @@ def main() -> None:
             print_progress(f"bench: {case.label}")
             results.append(run_case(case, args.repeat))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"{stamp}; Python {platform.python_version()}; {platform.machine()}, "
-          f"{len(__import__('os').sched_getaffinity(0))} cores; {args.repeat} runs per case\n")
+    print(
+        f"{stamp}; Python {platform.python_version()}; {platform.machine()}, "
+        f"{len(__import__('os').sched_getaffinity(0))} cores; {args.repeat} runs per case\n"
+    )
     print(table(results))
 
 

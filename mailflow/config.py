@@ -7,7 +7,6 @@ raised together as one ``ConfigError``; nothing is planned from a config that ha
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -191,12 +190,49 @@ class Domain(Model):
     mdm: bool = False
     skype_for_business: bool = False
     extra_records: tuple[ExtraRecord, ...] = ()
+    zone_id: Annotated[str, Field(min_length=1)] | None = None
+    """Cloudflare target: the zone's ID (else the target's zoneId, else looked up by name)."""
+    zone_name: HostName | None = None
+    """Azure target: the DNS zone holding the domain, when it is not the domain itself."""
+    import_ids: dict[str, Annotated[str, Field(min_length=1)]] = {}
+    """Adopt existing records: Pulumi logical name -> the provider's ID of the live record."""
+
+
+class ZoneFileTarget(Model):
+    """Writes one zone file per domain (no account needed)."""
+
+    kind: Literal["zonefile"] = "zonefile"
+    directory: Annotated[str, Field(min_length=1)] = "out/zones"
+    """Where ``<domain>.zone`` files go, relative to the project directory unless absolute."""
+    nameservers: Annotated[tuple[HostName, ...], Field(min_length=1)] = ("localhost",)
+    """NS records of the zone; in-zone names need an A record in ``extraRecords``."""
+    hostmaster: HostName | None = None
+    """The SOA RNAME (``hostmaster.<domain>`` when unset)."""
+
+
+class CloudflareTarget(Model):
+    """``cloudflare.DnsRecord`` per record value; the token is the provider's ``cloudflare:apiToken``."""
+
+    kind: Literal["cloudflare"]
+    zone_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+class AzureTarget(Model):
+    """``azure-native.dns.RecordSet`` per name and type in an existing Azure DNS zone."""
+
+    kind: Literal["azure"]
+    resource_group_name: Annotated[str, Field(min_length=1)]
+
+
+Target = Annotated[ZoneFileTarget | CloudflareTarget | AzureTarget, Field(discriminator="kind")]
 
 
 class StackSettings(Model):
     """The ``mailflow:*`` keys other than ``domains``, which are checked one domain at a time."""
 
     production: bool = False
+    """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
+    target: Target = ZoneFileTarget()
 
 
 def _format_loc(prefix: str, loc: Sequence[str | int]) -> str:
@@ -388,22 +424,35 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     return namespace_values(document.get("config") or {})
 
 
-_KNOWN_TOP_LEVEL = re.compile(r"^(domains|production|target|tsigSecret)$")
+_KNOWN_TOP_LEVEL = frozenset({"domains", "production", "target", "tsigSecret"})
 
 
-def check_top_level(values: Mapping[str, Any]) -> list[Problem]:
-    """Problems with the namespace's keys other than ``domains``."""
+def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:
+    """The stack-wide settings, and problems with the namespace's keys other than ``domains``."""
     problems = [
         Problem(f"{NAMESPACE}:{key}", "is not a known setting (check its spelling and camelCase)")
         for key in values
-        if not _KNOWN_TOP_LEVEL.match(key)
+        if key not in _KNOWN_TOP_LEVEL
     ]
-    settings = {k: v for k, v in values.items() if k == "production"}
+    settings = {k: v for k, v in values.items() if k in ("production", "target") and v is not None}
     try:
-        StackSettings.model_validate(settings)
+        return StackSettings.model_validate(settings), problems
     except ValidationError as error:
-        problems.extend(
-            Problem(f"{NAMESPACE}:{'.'.join(map(str, e['loc']))}", _problem_message(e))
-            for e in error.errors(include_url=False)
-        )
+        for e in error.errors(include_url=False):
+            head, *rest = e["loc"]
+            problems.append(Problem(_format_loc(f"{NAMESPACE}:{head}", rest), _problem_message(e)))
+        return None, problems
+
+
+def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[Problem]:
+    """Per-domain keys that only one target kind uses."""
+    kind = target.target.kind
+    problems = []
+    if domain.zone_id is not None and kind != "cloudflare":
+        problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
+    zone_name = domain.zone_name
+    if zone_name is not None and kind != "azure":
+        problems.append(Problem(f"{path}.zoneName", f"is only used by the azure target, not {kind}"))
+    elif zone_name is not None and domain.name != zone_name and not domain.name.endswith(f".{zone_name}"):
+        problems.append(Problem(f"{path}.zoneName", f"'{zone_name}' does not contain '{domain.name}'"))
     return problems

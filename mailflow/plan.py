@@ -6,14 +6,16 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mailflow.config import (
     Domain,
+    StackSettings,
     Topology,
-    check_top_level,
+    check_target_keys,
     parse_domains,
+    parse_settings,
 )
 from mailflow.errors import ConfigError, Problem
 from mailflow.records import (
@@ -58,7 +60,7 @@ class DomainPlan:
 @dataclass(frozen=True)
 class StackPlan:
     domains: tuple[DomainPlan, ...]
-    production: bool = False
+    settings: StackSettings = field(default_factory=StackSettings)
 
     @property
     def records(self) -> tuple[Record, ...]:
@@ -167,8 +169,8 @@ def plan_domain(domain: Domain, path: str, counter: LookupCounter) -> DomainPlan
     problems, warnings = _spf_problems(path, counter, spf, count, spf_record.terms)
 
     records = [
-        *mx_records(domain.name, domain.ttl, routing.mx),
-        txt(domain.name, "@", domain.ttl, spf),
+        *mx_records(domain.name, domain.ttl, routing.mx, routing.mx_part),
+        txt(domain.name, "@", domain.ttl, spf, "spf"),
         *exchange_online_records(domain),
         *optional_records(domain),
         *(extra_record(domain, extra) for extra in domain.extra_records),
@@ -216,19 +218,21 @@ def plan_stack(values: Mapping[str, Any], resolver: Resolver | None = None) -> S
 
 
 def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None) -> StackPlan:
-    problems = check_top_level(values)
+    settings, problems = parse_settings(values)
     parsed, domain_problems = parse_domains(values.get("domains"))
     problems.extend(domain_problems)
     counter = LookupCounter(resolver or bundled_snapshot())
     plans: list[DomainPlan] = []
     for path, domain in parsed:
+        if settings is not None:
+            problems.extend(check_target_keys(domain, path, settings))
         try:
             plans.append(plan_domain(domain, path, counter))
         except ConfigError as error:
             problems.extend(error.problems)
-    if problems:
+    if problems or settings is None:
         raise ConfigError(sorted(problems, key=_path_order))
-    return StackPlan(tuple(plans), production=bool(values.get("production", False)))
+    return StackPlan(tuple(plans), settings)
 
 
 def _path_order(problem: Problem) -> tuple[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -19,7 +20,7 @@ import dns.rdtypes.IN.SRV
 from mailflow.config import Dmarc, Domain, ExtraRecord, MtaSts, TlsRpt
 from mailflow.names import fqdn
 from mailflow.spf import split_strings
-from mailflow.topology import CLOUDS, MxTarget
+from mailflow.topology import CLOUDS, DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarget
 
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
@@ -61,6 +62,11 @@ class Record:
     ttl: int
     data: tuple[str | int, ...]
     zone: str = field(compare=False)
+    slot: str = ""
+    """Tells apart values of one record set that are managed one by one (the MX host, ``spf``
+    or ``verification`` at the apex): stable when the value changes, so targets update in place."""
+    part: str = field(default=DOMAIN_PART, compare=False)
+    """The side of the topology the record serves (third-party front, Exchange Online, …)."""
 
     @cached_property
     def rdata(self) -> dns.rdata.Rdata:
@@ -81,20 +87,21 @@ def owner(zone: str, relative: str) -> str:
     return fqdn(zone) if relative == "@" else f"{relative}.{fqdn(zone)}"
 
 
-def txt(zone: str, relative: str, ttl: int, text: str) -> Record:
-    return Record(owner(zone, relative), "TXT", ttl, split_strings(text), zone)
+def txt(zone: str, relative: str, ttl: int, text: str, slot: str, part: str = DOMAIN_PART) -> Record:
+    return Record(owner(zone, relative), "TXT", ttl, split_strings(text), zone, slot, part)
 
 
-def cname(zone: str, relative: str, ttl: int, target: str) -> Record:
-    return Record(owner(zone, relative), "CNAME", ttl, (fqdn(target),), zone)
+def cname(zone: str, relative: str, ttl: int, target: str, part: str = EXCHANGE_ONLINE_PART) -> Record:
+    return Record(owner(zone, relative), "CNAME", ttl, (fqdn(target),), zone, "", part)
 
 
-def mx_records(zone: str, ttl: int, targets: Iterable[MxTarget]) -> list[Record]:
-    return [Record(fqdn(zone), "MX", ttl, (t.priority, fqdn(t.host)), zone) for t in targets]
+def mx_records(zone: str, ttl: int, targets: Iterable[MxTarget], part: str) -> list[Record]:
+    return [Record(fqdn(zone), "MX", ttl, (t.priority, fqdn(t.host)), zone, t.host, part) for t in targets]
 
 
 def srv(zone: str, relative: str, ttl: int, priority: int, weight: int, port: int, target: str) -> Record:
-    return Record(owner(zone, relative), "SRV", ttl, (priority, weight, port, fqdn(target)), zone)
+    data = (priority, weight, port, fqdn(target))
+    return Record(owner(zone, relative), "SRV", ttl, data, zone, target, EXCHANGE_ONLINE_PART)
 
 
 def dmarc_text(dmarc: Dmarc) -> str:
@@ -147,7 +154,7 @@ def exchange_online_records(domain: Domain) -> list[Record]:
     zone, ttl, exo = domain.name, domain.ttl, domain.exchange_online
     records: list[Record] = []
     if exo.verification:
-        records.append(txt(zone, "@", ttl, exo.verification))
+        records.append(txt(zone, "@", ttl, exo.verification, "verification", EXCHANGE_ONLINE_PART))
     if exo.autodiscover:
         records.append(cname(zone, "autodiscover", ttl, CLOUDS[exo.cloud].autodiscover))
     records.extend(
@@ -162,13 +169,13 @@ def optional_records(domain: Domain) -> list[Record]:
     zone, ttl = domain.name, domain.ttl
     records: list[Record] = []
     if domain.dmarc:
-        records.append(txt(zone, "_dmarc", ttl, dmarc_text(domain.dmarc)))
+        records.append(txt(zone, "_dmarc", ttl, dmarc_text(domain.dmarc), "dmarc"))
     if domain.mta_sts:
-        records.append(txt(zone, "_mta-sts", ttl, mta_sts_text(domain.mta_sts)))
+        records.append(txt(zone, "_mta-sts", ttl, mta_sts_text(domain.mta_sts), "mta-sts"))
         if domain.mta_sts.policy_host:
-            records.append(cname(zone, "mta-sts", ttl, domain.mta_sts.policy_host))
+            records.append(cname(zone, "mta-sts", ttl, domain.mta_sts.policy_host, DOMAIN_PART))
     if domain.tls_rpt:
-        records.append(txt(zone, "_smtp._tls", ttl, tls_rpt_text(domain.tls_rpt)))
+        records.append(txt(zone, "_smtp._tls", ttl, tls_rpt_text(domain.tls_rpt), "tls-rpt"))
     if domain.mdm:
         records.append(cname(zone, "enterpriseregistration", ttl, "enterpriseregistration.windows.net"))
         records.append(
@@ -188,9 +195,18 @@ def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
         owner(domain.name, extra.name), extra.type, extra.ttl or domain.ttl, (extra.value,), domain.name
     )
     rdata = record.rdata
-    if extra.type in ("MX", "TXT", "CNAME", "SRV"):
-        return Record(record.name, record.type, record.ttl, _fields(rdata), domain.name)
-    return Record(record.name, record.type, record.ttl, (rdata.to_text(),), domain.name)
+    data = _fields(rdata) if extra.type in ("MX", "TXT", "CNAME", "SRV") else (rdata.to_text(),)
+    return Record(record.name, record.type, record.ttl, data, domain.name, _extra_slot(rdata))
+
+
+def _extra_slot(rdata: dns.rdata.Rdata) -> str:
+    """The value itself when short enough for a resource name, else a digest of it."""
+    text = rdata.to_text()
+    if rdata.rdtype == dns.rdatatype.CNAME:
+        return ""
+    if len(text) <= 64 and " " not in text and '"' not in text:
+        return text
+    return "v" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _fields(rdata: Any) -> tuple[str | int, ...]:

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from mailflow.config import THIRD_PARTY_TOPOLOGIES, Cloud, Domain, Topology
 from mailflow.spf import SpfTerm
 
+THIRD_PARTY_PART = "third-party-front"
+EXCHANGE_ONLINE_PART = "exchange-online"
+ON_PREMISES_PART = "on-premises"
+DOMAIN_PART = "domain"
+"""Records of the whole domain (SPF, DMARC, …) rather than of one side of the topology."""
+
 
 @dataclass(frozen=True)
 class CloudEndpoints:
@@ -43,6 +49,8 @@ class Routing:
     """What a topology decides for one domain."""
 
     mx: tuple[MxTarget, ...]
+    mx_part: str
+    """The side of the topology the MX points to."""
     spf_terms: tuple[SpfTerm, ...]
     """Authorised senders in config order; the SPF builder orders and deduplicates them."""
     exo_mx_host: str
@@ -79,10 +87,13 @@ def route(domain: Domain) -> Routing:
 
     if topology in THIRD_PARTY_TOPOLOGIES and third_party is not None:
         mx = tuple(MxTarget(m.priority, m.host) for m in third_party.mx)
+        mx_part = THIRD_PARTY_PART
     elif topology == Topology.HYBRID_ONPREM_FRONT and on_premises and on_premises.mx_host:
         mx = (MxTarget(on_premises.mx_priority, on_premises.mx_host),)
+        mx_part = ON_PREMISES_PART
     else:
         mx = (MxTarget(exo_priority, exo_host),)
+        mx_part = EXCHANGE_ONLINE_PART
 
     senders: list[SpfTerm] = []
     in_spf = third_party_sends_outbound(domain)
@@ -96,5 +107,10 @@ def route(domain: Domain) -> Routing:
 
     relay = exo_host if topology in THIRD_PARTY_TOPOLOGIES else None
     return Routing(
-        tuple(sorted(set(mx), key=lambda m: (m.priority, m.host))), tuple(senders), exo_host, relay, in_spf
+        tuple(sorted(set(mx), key=lambda m: (m.priority, m.host))),
+        mx_part,
+        tuple(senders),
+        exo_host,
+        relay,
+        in_spf,
     )

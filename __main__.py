@@ -1,0 +1,5 @@
+"""Pulumi entry point: see mailflow/program.py."""
+
+from mailflow.program import run
+
+run()

@@ -1,0 +1,80 @@
+"""Azure DNS: one ``azure-native.dns.RecordSet`` (provider v3) per owner name and type, holding
+all its values, in an existing zone. Credentials are the provider's own (``azure-native:*``
+config, environment or managed identity); mailflow never reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import dns
+
+from mailflow.config import AzureTarget as AzureSettings
+from mailflow.config import StackSettings
+from mailflow.names import fqdn
+from mailflow.plan import DomainPlan
+from mailflow.records import Record
+from mailflow.targets import RecordGroup, per_record_set
+
+METADATA = {"managedBy": "mailflow"}
+
+
+def _host(value: str | int) -> str:
+    return str(value).rstrip(".")
+
+
+def record_set_values(rtype: str, records: tuple[Record, ...]) -> dict[str, Any]:
+    """The typed value list of a record set, e.g. ``mx_records`` or ``txt_records``."""
+    if rtype == "MX":
+        return {"mx_records": [{"preference": r.data[0], "exchange": _host(r.data[1])} for r in records]}
+    if rtype == "TXT":
+        return {"txt_records": [{"value": [str(s) for s in r.data]} for r in records]}
+    if rtype == "CNAME":
+        return {"cname_record": {"cname": _host(records[0].data[0])}}
+    if rtype == "SRV":
+        return {
+            "srv_records": [
+                {"priority": r.data[0], "weight": r.data[1], "port": r.data[2], "target": _host(r.data[3])}
+                for r in records
+            ]
+        }
+    if rtype == "A":
+        return {"a_records": [{"ipv4_address": r.value} for r in records]}
+    if rtype == "AAAA":
+        return {"aaaa_records": [{"ipv6_address": r.value} for r in records]}
+    caa = [r.value.split(" ", 2) for r in records]
+    return {"caa_records": [{"flags": int(f), "tag": t, "value": v.strip('"')} for f, t, v in caa]}
+
+
+def relative_to(zone: str, name: str) -> str:
+    """The record set name inside ``zone`` (``@`` at the apex)."""
+    apex = fqdn(zone)
+    return "@" if name == apex else name[: -len(apex) - 1]
+
+
+class AzureTarget:
+    def __init__(self, settings: AzureSettings) -> None:
+        self.settings = settings
+
+    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
+        return per_record_set(domain)
+
+    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
+        first = group.records[0]
+        zone = domain.config.zone_name or domain.domain
+        dns.RecordSet(
+            group.name,
+            opts=opts,
+            resource_group_name=self.settings.resource_group_name,
+            zone_name=zone,
+            relative_record_set_name=relative_to(zone, first.name),
+            record_type=first.type,
+            ttl=first.ttl,
+            metadata=METADATA,
+            **record_set_values(first.type, group.records),
+        )
+
+
+def make_target(settings: StackSettings) -> AzureTarget:
+    assert isinstance(settings.target, AzureSettings)
+    return AzureTarget(settings.target)

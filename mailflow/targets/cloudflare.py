@@ -1,0 +1,86 @@
+"""Cloudflare: one ``cloudflare.DnsRecord`` (provider v6) per record value.
+
+TXT content is sent as its quoted character-strings, exactly as Cloudflare stores it, so that a
+long SPF record never shows a perpetual diff. The API token is the provider's own
+``cloudflare:apiToken`` secret; mailflow never reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_cloudflare as cloudflare
+
+from mailflow.config import CloudflareTarget as CloudflareSettings
+from mailflow.config import StackSettings
+from mailflow.plan import DomainPlan
+from mailflow.records import Record
+from mailflow.targets import RecordGroup, per_record
+
+COMMENT = "managed by mailflow"
+
+
+def record_args(record: Record) -> dict[str, Any]:
+    """The ``DnsRecord`` inputs of one record, besides the zone."""
+    args: dict[str, Any] = {
+        "name": record.name.rstrip("."),
+        "type": record.type,
+        "ttl": record.ttl,
+        "comment": COMMENT,
+    }
+    data = record.data
+    if record.type == "MX":
+        args["priority"] = data[0]
+        args["content"] = str(data[1]).rstrip(".")
+    elif record.type == "CNAME":
+        args["content"] = str(data[0]).rstrip(".")
+    elif record.type == "TXT":
+        args["content"] = record.value
+    elif record.type == "SRV":
+        priority, weight, port, target = data
+        args["data"] = {
+            "priority": priority,
+            "weight": weight,
+            "port": port,
+            "target": str(target).rstrip("."),
+        }
+    elif record.type == "CAA":
+        flags, tag, value = record.value.split(" ", 2)
+        args["data"] = {"flags": int(flags), "tag": tag, "value": value.strip('"')}
+    else:
+        args["content"] = record.value
+    return args
+
+
+class CloudflareTarget:
+    def __init__(self, settings: CloudflareSettings) -> None:
+        self.settings = settings
+        self._zone_ids: dict[str, pulumi.Input[str]] = {}
+
+    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
+        return per_record(domain)
+
+    def zone_id(self, domain: DomainPlan, parent: pulumi.Resource | None) -> pulumi.Input[str]:
+        """The domain's zone ID, else the target's, else Cloudflare's zone of that name."""
+        known = domain.config.zone_id or self.settings.zone_id
+        if known:
+            return known
+        if domain.domain not in self._zone_ids:
+            zone = cloudflare.get_zone_output(
+                filter={"name": domain.domain, "match": "all"},
+                opts=pulumi.InvokeOptions(parent=parent),
+            )
+            self._zone_ids[domain.domain] = zone.zone_id
+        return self._zone_ids[domain.domain]
+
+    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
+        (record,) = group.records
+        cloudflare.DnsRecord(
+            group.name, opts=opts, zone_id=self.zone_id(domain, opts.parent), **record_args(record)
+        )
+
+
+def make_target(settings: StackSettings) -> CloudflareTarget:
+    assert isinstance(settings.target, CloudflareSettings)
+    return CloudflareTarget(settings.target)
