@@ -39,6 +39,21 @@ def plan_cases(sizes: list[int], workdir: Path) -> list[Case]:
     return cases
 
 
+def mocks_cases(sizes: list[int], programs: tuple[str, ...] = ("mailflow", "handwritten")) -> list[Case]:
+    """Import + plan + register under Pulumi's mocks, whole process, per target."""
+    return [
+        Case(
+            f"mocks/{target}",
+            f"{program}, {target}, {n} domains",
+            [PYTHON, "-m", "bench.mocks_worker", program, target, str(n)],
+            cwd=ROOT,
+        )
+        for target in ("zonefile", "cloudflare", "azure")
+        for n in sizes
+        for program in programs
+    ]
+
+
 def table(results: list[Result]) -> str:
     lines = ["| group | case | wall (median) | in-process (median) | peak RSS |", "|---|---|---|---|---|"]
     for r in results:
@@ -52,11 +67,17 @@ def table(results: list[Result]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case (after a warm-up)")
-    parser.add_argument("--sizes", default="1,100,1000,10000", help="domain counts for the plan group")
+    parser.add_argument("--groups", default="plan,mocks", help="comma-separated: plan, mocks")
+    parser.add_argument("--plan-sizes", default="1,100,1000,10000", help="domain counts for the plan group")
+    parser.add_argument("--mocks-sizes", default="1,100", help="domain counts for the mocks group")
     args = parser.parse_args()
-    sizes = [int(n) for n in args.sizes.split(",")]
+    groups = set(args.groups.split(","))
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
-        cases = plan_cases(sizes, Path(tmp))
+        cases = []
+        if "plan" in groups:
+            cases += plan_cases([int(n) for n in args.plan_sizes.split(",")], Path(tmp))
+        if "mocks" in groups:
+            cases += mocks_cases([int(n) for n in args.mocks_sizes.split(",")])
         results = []
         for case in cases:
             print_progress(f"bench: {case.label}")

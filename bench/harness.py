@@ -34,27 +34,30 @@ class Result:
     peak_rss_mib: float
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def _run_once(case: Case) -> tuple[float, float | None, float]:
-    """Wall time, self-reported inner time and peak RSS (MiB) of one fresh process."""
+    """Wall time, self-reported inner time and peak RSS (MiB) of one fresh process.
+
+    GNU time starts the command: Linux carries a forking parent's peak RSS into the child's
+    figure, so the harness (large after building the inputs) must not be that parent."""
     env = {**os.environ, **case.env}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryDirectory() as scratch:
+        rss_file = Path(scratch) / "rss"
+        argv = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *case.argv]
         started = time.perf_counter()
-        process = subprocess.Popen(case.argv, cwd=case.cwd, env=env, stdout=out, stderr=err)
-        # wait4 gives this child's own rusage (peak RSS), which wait() would discard.
-        _, status, usage = os.wait4(process.pid, 0)
+        result = subprocess.run(argv, cwd=case.cwd, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if process.returncode != 0:
-        raise RuntimeError(f"{case.label}: exit {process.returncode}\n{stderr[-3000:]}")
+        if result.returncode != 0:
+            raise RuntimeError(f"{case.label}: exit {result.returncode}\n{result.stderr[-3000:]}")
+        peak_kib = int(rss_file.read_text().strip().splitlines()[-1])
     inner = None
-    for line in reversed(stdout.strip().splitlines()):
+    for line in reversed(result.stdout.strip().splitlines()):
         if line.startswith("{") and '"seconds"' in line:
             inner = float(json.loads(line)["seconds"])
             break
-    return wall, inner, usage.ru_maxrss / 1024
+    return wall, inner, peak_kib / 1024
 
 
 def run_case(case: Case, repeat: int) -> Result:

@@ -149,7 +149,11 @@ def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
     for key, uris in (("rua", dmarc.rua), ("ruf", dmarc.ruf)):
         for index, uri in enumerate(uris):
             host = uri.split("!", 1)[0].rpartition("@")[2].lower()
-            if host != domain.name and not host.endswith(f".{domain.name}"):
+            # A parent or child of the domain shares its organizational domain (RFC 7489 §7.1).
+            related = (
+                host == domain.name or host.endswith(f".{domain.name}") or domain.name.endswith(f".{host}")
+            )
+            if not related:
                 warnings.append(
                     Problem(
                         f"{path}.dmarc.{key}[{index}]",

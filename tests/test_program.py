@@ -316,4 +316,3 @@ def test_a_stack_imports_only_its_own_provider_sdk(kind: str, loaded: list[str],
     modules = {m.split(".")[0] for m in json.loads(result.stdout.strip().splitlines()[-1])}
     assert set(loaded) <= modules
     assert not modules & set(absent)
-
