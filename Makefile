@@ -4,7 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.mailflow-installed
 
-.PHONY: setup test lint bench lock clean
+# Offline Pulumi: state in the project, no update check, no plugin downloads. The passphrase
+# protects the local stack only (it holds no secrets); other stacks set their own.
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_CONFIG_PASSPHRASE ?= mailflow-local-only
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+PULUMI_PATH = $$(scripts/install-pulumi.sh):$$PATH
+
+.PHONY: setup pulumi demo test lint bench lock clean
 
 setup: $(STAMP)
 
@@ -14,7 +22,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+pulumi:
+	scripts/install-pulumi.sh >/dev/null
+
+# The main job: `pulumi up` on the local stack (zone files under out/zones), then show them.
+demo: $(STAMP) pulumi
+	mkdir -p .pulumi-state
+	PATH="$(PULUMI_PATH)" pulumi stack select local --create --non-interactive
+	PATH="$(PULUMI_PATH)" pulumi up --yes --stack local --non-interactive
+	@for zone in out/zones/*.zone; do echo "== $$zone"; cat "$$zone"; done
+
+test: $(STAMP) pulumi
 	scripts/install-system-deps.sh
 	$(BIN)/pytest -q
 

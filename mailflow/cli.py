@@ -1,4 +1,5 @@
-"""Command line: ``mailflow plan STACKFILE`` prints the records a stack would publish."""
+"""Command line: ``mailflow plan`` prints the records a stack plans, ``mailflow connectors`` the
+Exchange Online connector script, ``mailflow check`` compares live DNS with the plan."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import dns.exception
+
+from mailflow.check import check_stack, report_json, report_table
 from mailflow.config import read_stack_file
+from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.render import plan_json, plan_table, plan_zone
@@ -49,6 +54,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="IP[:PORT]",
         help="with --live-spf: ask this server instead of the system resolver",
     )
+    connectors = commands.add_parser(
+        "connectors", help="print the Exchange Online PowerShell script for the stack's connectors"
+    )
+    connectors.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    connectors.add_argument(
+        "--strict", action="store_true", help="treat missing values (e.g. onPremises.smartHost) as errors"
+    )
+    check = commands.add_parser("check", help="compare live DNS with the plan (exit 1 on drift)")
+    check.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    check.add_argument(
+        "--nameserver",
+        type=_nameserver,
+        metavar="IP[:PORT]",
+        help="ask this server (e.g. the authoritative one) instead of the system resolver",
+    )
+    check.add_argument("--format", choices=["table", "json"], default="table")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds per DNS query")
     return parser
 
 
@@ -61,13 +83,41 @@ def _resolver(args: argparse.Namespace) -> Resolver | None:
     return LiveResolver()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _connectors(plan: StackPlan, strict: bool) -> int:
     try:
-        plan = plan_stack(read_stack_file(args.stackfile), _resolver(args))
+        connector_plan = plan_connectors(plan, strict=strict)
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return EXIT_CONFIG
+    for warning in connector_plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(render_script(connector_plan))
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, plan: StackPlan) -> int:
+    try:
+        report = check_stack(plan, args.nameserver, args.timeout)
+    except dns.exception.DNSException as error:
+        print(f"mailflow check: DNS query failed: {error}", file=sys.stderr)
+        return EXIT_DRIFT
+    sys.stdout.write(report_json(report) if args.format == "json" else report_table(report))
+    return EXIT_DRIFT if report.drift else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        plan = plan_stack(
+            read_stack_file(args.stackfile), _resolver(args) if args.command == "plan" else None
+        )
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check":
+        return _check(args, plan)
+    if args.command == "connectors":
+        return _connectors(plan, args.strict)
     output = RENDERERS[args.format](plan)
     if args.format != "table":
         for warning in plan.warnings:

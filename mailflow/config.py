@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import dns.exception
+import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
@@ -111,6 +112,16 @@ class ThirdParty(Model):
     sends_outbound: bool | None = None
     """Relays outbound mail, so joins SPF. Unset: true for third-party-hybrid (the seed article),
     false for third-party-front (Microsoft's third-party article)."""
+    connector_ips: tuple[IpNetwork, ...] | None = None
+    """Sender IPs of the Partner inbound connector; default: the ``ip4`` terms of ``spf``."""
+    certificate_name: HostName | None = None
+    """Restrict the Partner inbound connector by this TLS certificate name instead of IPs."""
+    enhanced_filtering: bool | None = None
+    """Enhanced Filtering for Connectors on the Partner inbound connector (default: on, unless
+    centralized mail transport is on)."""
+    enhanced_filtering_skip_ips: tuple[IpNetwork, ...] | None = None
+    """Enhanced Filtering skips these public IPs (``EFSkipIPs``) instead of only the last hop, for
+    mail that passes several of the service's hosts."""
 
 
 class DkimSelectors(Model):
@@ -129,12 +140,19 @@ class ExchangeOnline(Model):
     autodiscover: bool = True
     dkim: DkimSelectors | None = None
     cloud: Cloud = "commercial"
+    centralized_mail_transport: bool = False
+    """Route all outbound mail through on-premises (``RouteAllMessagesViaOnPremises``)."""
 
 
 class OnPremises(Model):
     ips: Annotated[list[IpNetwork], Field(min_length=1)]
     mx_host: HostName | None = None
     mx_priority: Annotated[int, Field(ge=0, le=65535)] = 10
+    smart_host: HostName | None = None
+    """Where Exchange Online delivers mail for on-premises mailboxes (the outbound connector)."""
+    certificate_name: HostName | None = None
+    """Certificate name the on-premises servers present to Exchange Online (inbound connector);
+    without it the connector is restricted to ``ips``."""
 
 
 class Spf(Model):
@@ -224,7 +242,40 @@ class AzureTarget(Model):
     resource_group_name: Annotated[str, Field(min_length=1)]
 
 
-Target = Annotated[ZoneFileTarget | CloudflareTarget | AzureTarget, Field(discriminator="kind")]
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+
+
+def _key_name(value: str) -> str:
+    """TSIG key names are DNS names, often of one label (``ddns-key``)."""
+    try:
+        return dns.name.from_text(value.strip()).to_text(omit_final_dot=True).lower()
+    except dns.exception.DNSException as error:
+        raise ValueError(f"'{value}' is not a valid TSIG key name ({error})") from None
+
+
+class Rfc2136Target(Model):
+    """Signed dynamic updates (RFC 2136 + TSIG) to an authoritative server: BIND, Knot, PowerDNS,
+    Windows DNS. The TSIG secret is the Pulumi secret ``mailflow:tsigSecret`` (base64)."""
+
+    kind: Literal["rfc2136"]
+    server: Annotated[str, AfterValidator(_ip_address)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 53
+    zone: HostName | None = None
+    """The zone to update; default: each domain's own name."""
+    key_name: Annotated[str, AfterValidator(_key_name)]
+    key_algorithm: Literal[
+        "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"
+    ] = "hmac-sha256"
+    timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+Target = Annotated[
+    ZoneFileTarget | CloudflareTarget | AzureTarget | Rfc2136Target, Field(discriminator="kind")
+]
 
 
 class StackSettings(Model):
@@ -424,6 +475,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     return namespace_values(document.get("config") or {})
 
 
+_TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
 _KNOWN_TOP_LEVEL = frozenset({"domains", "production", "target", "tsigSecret"})
 
 
@@ -440,6 +492,8 @@ def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, lis
     except ValidationError as error:
         for e in error.errors(include_url=False):
             head, *rest = e["loc"]
+            if head == "target" and rest and rest[0] in _TARGET_KINDS:
+                rest = rest[1:]  # pydantic names the union member; the config path does not
             problems.append(Problem(_format_loc(f"{NAMESPACE}:{head}", rest), _problem_message(e)))
         return None, problems
 
@@ -450,6 +504,13 @@ def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[
     problems = []
     if domain.zone_id is not None and kind != "cloudflare":
         problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
+    update_zone = target.target.zone if isinstance(target.target, Rfc2136Target) else None
+    if update_zone and domain.name != update_zone and not domain.name.endswith(f".{update_zone}"):
+        problems.append(
+            Problem(
+                f"{path}.name", f"'{domain.name}' is not inside the rfc2136 target's zone '{update_zone}'"
+            )
+        )
     zone_name = domain.zone_name
     if zone_name is not None and kind != "azure":
         problems.append(Problem(f"{path}.zoneName", f"is only used by the azure target, not {kind}"))

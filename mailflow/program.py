@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -9,6 +11,7 @@ import pulumi
 
 from mailflow.components import MailFlowDomain
 from mailflow.config import NAMESPACE
+from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.targets import Target, load_target
@@ -33,6 +36,27 @@ def config_values(config: pulumi.Config) -> dict[str, Any]:
     return values
 
 
+def check_secrets(plan: StackPlan, config: pulumi.Config) -> None:
+    """The rfc2136 target's TSIG secret: present, base64, and stored as a Pulumi secret."""
+    if plan.settings.target.kind != "rfc2136":
+        return
+    path = f"{NAMESPACE}:tsigSecret"
+    hint = f"set it with `pulumi config set --secret {path} <base64 secret>`"
+    value = config.get("tsigSecret")
+    problem = None
+    if value is None:
+        problem = f"is required by the rfc2136 target; {hint}"
+    elif not pulumi.runtime.config.is_config_secret(path):
+        problem = f"must be a Pulumi secret, not plain text in the stack file; {hint}"
+    else:
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error:
+            problem = "is not valid base64 (the form tsig-keygen and dnssec-keygen print)"
+    if problem:
+        raise ConfigError([Problem(path, problem)])
+
+
 def check_import_ids(plan: StackPlan, target: Target) -> None:
     """Every ``importIds`` key must name a resource the domain registers."""
     problems = []
@@ -52,20 +76,25 @@ def check_import_ids(plan: StackPlan, target: Target) -> None:
 
 
 def run() -> dict[str, Any]:
-    """Register every domain's resources and export their outputs (also returned, for tests).
+    """Register every domain's resources and export their outputs (the per-domain ones are also
+    returned, for tests) and the Exchange Online connector script.
 
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
     try:
-        plan = plan_stack(config_values(pulumi.Config(NAMESPACE)))
+        config = pulumi.Config(NAMESPACE)
+        plan = plan_stack(config_values(config))
+        check_secrets(plan, config)
+        connector_plan = plan_connectors(plan)
         target = load_target(plan.settings)
         check_import_ids(plan, target)
     except ConfigError as error:
         raise pulumi.RunError(error.report()) from None
-    for warning in plan.warnings:
+    for warning in (*plan.warnings, *connector_plan.warnings):
         pulumi.log.warn(str(warning))
     outputs = {}
     for domain in plan.domains:
         component = MailFlowDomain(domain, target, protect_routing=plan.settings.production)
         outputs[domain.domain] = component.outputs
     pulumi.export("domains", outputs)
+    pulumi.export("connectorScript", render_script(connector_plan))
     return outputs

@@ -230,10 +230,14 @@ class LookupCounter:
             return LookupCount(0, (), (f"include:{name} has no SPF record (permerror)",))
         if len(records) > 1:
             return LookupCount(0, (), (f"{name} publishes {len(records)} SPF records (permerror)",))
+        return self.count_record(records[0], name, chain)
+
+    def count_record(self, record: str, name: str, chain: tuple[str, ...] = ()) -> LookupCount:
+        """Lookups made by a published record (``name`` is where it is published)."""
         total = 0
         unresolved: list[str] = []
         problems: list[str] = []
-        words = records[0].split()[1:]
+        words = record.split()[1:]
         has_all = any(w.lstrip("+-~?").lower() == "all" for w in words)
         for word in words:
             lowered = word.lstrip("+-~?").lower()

@@ -49,11 +49,12 @@ def initial_serial(now: datetime | None = None) -> int:
 
 def next_serial(previous: int | None, now: datetime | None = None) -> int:
     """RFC 1982 needs the serial to grow on every change: today's ``YYYYMMDDnn`` or previous + 1."""
-    return max(initial_serial(now), (previous or 0) + 1)
+    return max(initial_serial(now), int(previous or 0) + 1)
 
 
 def render(props: dict[str, Any], serial: int) -> str:
-    """The whole zone file, written by dnspython's zone writer."""
+    """The whole zone file, written by dnspython's zone writer. (Numbers arrive from the engine
+    as floats, hence the ``int()``s.)"""
     origin = dns.name.from_text(props["origin"])
     zone = dns.zone.Zone(origin)
     rdclass = dns.rdataclass.IN
@@ -61,16 +62,16 @@ def render(props: dict[str, Any], serial: int) -> str:
     soa = f"{nameservers[0]} {props['hostmaster']} {serial} {' '.join(map(str, SOA_TIMERS))}"
     apex = zone.find_node(origin, create=True)
     apex.find_rdataset(rdclass, dns.rdatatype.SOA, create=True).add(
-        dns.rdata.from_text(rdclass, dns.rdatatype.SOA, soa), props["ttl"]
+        dns.rdata.from_text(rdclass, dns.rdatatype.SOA, soa), int(props["ttl"])
     )
     ns_set = apex.find_rdataset(rdclass, dns.rdatatype.NS, create=True)
     for ns in nameservers:
-        ns_set.add(dns.rdata.from_text(rdclass, dns.rdatatype.NS, ns.to_text()), props["ttl"])
+        ns_set.add(dns.rdata.from_text(rdclass, dns.rdatatype.NS, ns.to_text()), int(props["ttl"]))
     for record in props["records"]:
         rdtype = dns.rdatatype.from_text(record["type"])
         node = zone.find_node(dns.name.from_text(record["name"]), create=True)
         node.find_rdataset(rdclass, rdtype, create=True).add(
-            dns.rdata.from_text(rdclass, rdtype, record["value"], origin=origin), record["ttl"]
+            dns.rdata.from_text(rdclass, rdtype, record["value"], origin=origin), int(record["ttl"])
         )
     header = f"; {props['origin']} zone, managed by mailflow: edits are overwritten by the next run\n"
     return header + zone.to_text(relativize=True, want_origin=True)

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Make the Pulumi CLI and its Python language host available, and print the
+# directory to put on PATH as the last line of stdout (progress goes to stderr).
+#
+#   export PATH="$(scripts/install-pulumi.sh):$PATH"
+#
+# Pulumi's own installers download release archives from get.pulumi.com or
+# GitHub, which this project's machines cannot reach. Everything here comes
+# from the Go module proxy instead, so it works wherever package registries do.
+#
+# Resolution order:
+#   1. A `pulumi` already on PATH is used if it is v3 and at least
+#      $PULUMI_VERSION, and `pulumi-language-python` sits next to it or on PATH.
+#      Set MAILFLOW_PULUMI_IGNORE_PATH=1 to skip this and always use the build.
+#   2. A previous build in the cache directory, recognised by its stamp file,
+#      is used as is (no Go, no network).
+#   3. Otherwise the pinned version is built from source into
+#        ${MAILFLOW_PULUMI_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mailflow/pulumi-$PULUMI_VERSION}/bin
+#      which needs Go 1.26.6 or newer (pkg/v3's go.mod asks for it) and takes
+#      10-30 minutes on two cores; later runs find the stamp and return at once.
+#
+# The bin directory holds:
+#   pulumi                          the CLI, built from github.com/pulumi/pulumi/pkg/v3
+#   pulumi-language-python          a Python language host (see below)
+#   pulumi-language-python-exec     program launcher, copied from the Python SDK sources
+#   pulumi-resource-pulumi-python   dynamic-provider plugin, copied from the same place
+#
+# Why the language host is not Pulumi's own: upstream it is the separate module
+# github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, which is
+# never tagged, and the module proxy here refuses to serve it. This script
+# therefore builds a compact host of its own (scripts/pulumi-language-python/main.go) on top of the
+# SDK's python/toolchain package, which is where the virtualenv/pip/poetry/uv
+# handling of the upstream host lives. It runs programs, reports the provider
+# plugins that installed Python packages need, installs dependencies and
+# answers `pulumi about`; code generation (`pulumi convert`, `pulumi package
+# gen-sdk`, ...) and Python policy packs are not supported by it.
+#
+# Concurrent runs are serialised with flock; a build is staged in a temporary
+# directory and only moved into place, and stamped, once everything worked.
+
+set -euo pipefail
+
+readonly PULUMI_VERSION=v3.274.1
+# Bump when anything about how the bin directory is produced changes, so that
+# existing caches are rebuilt instead of trusted.
+readonly RECIPE=3
+readonly STAMP_TEXT="pulumi $PULUMI_VERSION recipe $RECIPE"
+readonly TOOLS=(pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python)
+
+prefix="${MAILFLOW_PULUMI_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mailflow/pulumi-$PULUMI_VERSION}"
+bin="$prefix/bin"
+stamp="$prefix/.stamp"
+
+# Keep stdout for the final answer only; everything else goes to stderr.
+exec 3>&1 1>&2
+
+log() { printf 'install-pulumi: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+answer() { printf '%s\n' "$1" >&3; exit 0; }
+
+# True when $1 (e.g. 3.275.0) is in major version 3 and not older than the pin.
+version_fits() {
+    local have="$1" want="${PULUMI_VERSION#v}"
+    [[ $have == 3.* ]] || return 1
+    [[ $(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1) == "$want" ]]
+}
+
+# Prints the directory of a suitable pulumi found on PATH.
+usable_pulumi_on_path() {
+    [[ -z ${MAILFLOW_PULUMI_IGNORE_PATH:-} ]] || return 1
+    local exe dir have
+    exe="$(command -v pulumi 2>/dev/null)" || return 1
+    # Official installs keep the plugins beside the real binary, not beside a symlink to it.
+    exe="$(readlink -f "$exe")"
+    dir="$(dirname "$exe")"
+    # Our own build may already be on PATH; whether it is current is for the stamp to say.
+    [[ $dir != "$(readlink -m "$bin")" ]] || return 1
+    have="$(PULUMI_SKIP_UPDATE_CHECK=true "$exe" version 2>/dev/null)" || return 1
+    have="${have%%[[:space:]]*}"
+    version_fits "${have#v}" || { log "ignoring $exe: version $have does not fit $PULUMI_VERSION"; return 1; }
+    if [[ ! -x $dir/pulumi-language-python ]] && ! command -v pulumi-language-python >/dev/null 2>&1; then
+        log "ignoring $exe: pulumi-language-python is neither next to it nor on PATH"
+        return 1
+    fi
+    printf '%s\n' "$dir"
+}
+
+cache_is_complete() {
+    [[ -f $stamp && $(<"$stamp") == "$STAMP_TEXT" ]] || return 1
+    local tool
+    for tool in "${TOOLS[@]}"; do
+        [[ -x $bin/$tool ]] || return 1
+    done
+}
+
+if dir="$(usable_pulumi_on_path)"; then
+    log "using existing $dir/pulumi"
+    answer "$dir"
+fi
+if cache_is_complete; then
+    answer "$bin"
+fi
+
+command -v go >/dev/null 2>&1 || die "Go is needed to build Pulumi $PULUMI_VERSION (none on PATH)"
+
+mkdir -p "$prefix"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$prefix/.lock"
+    if ! flock -n 9; then
+        log "another build of Pulumi is running; waiting for it"
+        flock 9
+    fi
+    # The process we waited for may have finished the job.
+    if cache_is_complete; then
+        answer "$bin"
+    fi
+else
+    log "warning: flock not found; concurrent runs are not serialised"
+fi
+
+work="$(mktemp -d "$prefix/.build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+buildlog="$prefix/build.log"
+: >"$buildlog"
+
+run_logged() {
+    if ! "$@" >>"$buildlog" 2>&1; then
+        log "failed: $*"
+        tail -n 40 "$buildlog" >&2
+        die "build failed; full log in $buildlog"
+    fi
+}
+
+# A throwaway module that depends on the released modules. `go install
+# pkg@version` refuses pkg/v3 because its go.mod has replace directives, so the
+# one that matters (the clipboard fork) is repeated here; the other one points
+# sdk/v3 at a sibling directory, which the explicit requirement covers.
+mkdir -p "$work/src/langhost" "$work/bin"
+cat >"$work/src/go.mod" <<EOF
+module mailflow.invalid/pulumi-build
+
+go 1.26
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 $PULUMI_VERSION
+)
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+EOF
+# Keeps the CLI's dependencies in the module graph for `go mod tidy`.
+cat >"$work/src/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+EOF
+# The language host (see the header) is a Go file of this project, built like the CLI.
+cp "$(dirname "$(readlink -f "$0")")/pulumi-language-python/main.go" "$work/src/langhost/main.go"
+
+# Pure-Go static binaries: no C toolchain needed and nothing to break when the
+# cache is copied between machines. -mod=mod lets tidy/build fill go.sum.
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+
+log "resolving Pulumi $PULUMI_VERSION modules (log: $buildlog)"
+(cd "$work/src" && run_logged go mod tidy)
+
+log "building pulumi $PULUMI_VERSION; a cold build takes 10-30 minutes on two cores"
+start=$SECONDS
+(cd "$work/src" && run_logged go build -trimpath -tags osusergo -ldflags "$ldflags" \
+    -o "$work/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+log "building pulumi-language-python"
+(cd "$work/src" && run_logged go build -trimpath -tags osusergo -ldflags "$ldflags" \
+    -o "$work/bin/pulumi-language-python" ./langhost)
+
+# The launcher and the dynamic-provider plugin are plain scripts shipped in the
+# sdk/v3 module; take them from the exact version the binaries were built with.
+sdkdir="$(cd "$work/src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+[[ -n $sdkdir && -d $sdkdir/python ]] || die "sdk/v3 sources not found in the module cache"
+install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$work/bin/"
+install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$work/bin/"
+
+got="$("$work/bin/pulumi" version 2>/dev/null || true)"
+[[ $got == "$PULUMI_VERSION" ]] || die "built pulumi reports version '$got', expected $PULUMI_VERSION"
+"$work/bin/pulumi-language-python" -h >/dev/null 2>&1 || die "built pulumi-language-python does not start"
+log "built in $((SECONDS - start))s"
+
+# Swap the new directory in, then stamp it: a missing stamp always means
+# "not (completely) built", whatever happens in between.
+rm -f "$stamp"
+rm -rf "$bin"
+mv "$work/bin" "$bin"
+printf '%s\n' "$STAMP_TEXT" >"$stamp.tmp"
+mv "$stamp.tmp" "$stamp"
+log "installed into $bin"
+answer "$bin"

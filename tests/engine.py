@@ -1,0 +1,121 @@
+"""A throwaway copy of the project, driven by the real Pulumi CLI with a local file backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_PASSPHRASE = "mailflow-local-only"  # the documented passphrase of the local stack only
+
+
+@cache
+def pulumi_bin() -> str:
+    """The directory holding the CLI and language host (built on first use, cached after)."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "install-pulumi.sh")], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"scripts/install-pulumi.sh failed:\n{result.stderr[-4000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class Project:
+    directory: Path
+    stack: str = "local"
+
+    @property
+    def zones(self) -> Path:
+        return self.directory / "zones"
+
+    @property
+    def stack_file(self) -> Path:
+        return self.directory / "stacks" / f"Pulumi.{self.stack}.yaml"
+
+    @property
+    def state(self) -> Path:
+        return self.directory / ".pulumi-state"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PATH": f"{pulumi_bin()}{os.pathsep}{os.environ['PATH']}",
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_CONFIG_PASSPHRASE": LOCAL_PASSPHRASE,
+            "PULUMI_HOME": str(self.directory / ".pulumi-home"),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        }
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
+            cwd=self.directory,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            diagnostics = result.stdout.partition("Diagnostics:")[2].partition("Outputs:")[0]
+            raise AssertionError(
+                f"pulumi {' '.join(args)} failed ({result.returncode}):\n{diagnostics[-6000:] or result.stdout[-4000:]}"
+                f"\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def config(self) -> dict[str, Any]:
+        document = yaml.safe_load(self.stack_file.read_text())
+        return dict(document["config"])
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        document = yaml.safe_load(self.stack_file.read_text())
+        document["config"] = config
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def domains(self) -> list[dict[str, Any]]:
+        return list(self.config()["mailflow:domains"])
+
+    def set_domains(self, domains: list[dict[str, Any]]) -> None:
+        self.write_config({**self.config(), "mailflow:domains": domains})
+
+    def preview_steps(self) -> list[dict[str, Any]]:
+        """`pulumi preview --json` steps: op and URN of each planned change."""
+        output = self.pulumi("preview", "--json").stdout
+        return list(json.loads(output).get("steps", []))
+
+    def resources(self) -> list[dict[str, Any]]:
+        exported = json.loads(self.pulumi("stack", "export").stdout)
+        return list(exported["deployment"].get("resources") or [])
+
+
+def make_project(
+    directory: Path, target: dict[str, Any] | None = None, secrets: dict[str, str] | None = None
+) -> Project:
+    """Copy the program and the local stack; zone files go to ``directory/zones`` unless another
+    ``target`` is given; ``secrets`` are set with ``pulumi config set --secret``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "__main__.py", directory / "__main__.py")
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    project["runtime"]["options"]["virtualenv"] = sys.prefix
+    (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    (directory / "stacks").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", directory / "stacks" / "Pulumi.local.yaml")
+    created = Project(directory)
+    created.state.mkdir()
+    target = target or {"kind": "zonefile", "directory": str(created.zones)}
+    created.write_config({**created.config(), "mailflow:target": target})
+    created.pulumi("stack", "init")
+    for key, value in (secrets or {}).items():
+        created.pulumi("config", "set", "--secret", key, value)
+    return created

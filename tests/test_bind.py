@@ -1,0 +1,280 @@
+"""The rfc2136 target against a real BIND 9 on loopback, through the real engine; and
+`mailflow check` against the same server."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dns.query
+import dns.tsigkeyring
+import dns.update
+import pytest
+import spf as pyspf
+from bind import KEY_NAME, BindServer
+from engine import Project, make_project
+
+from mailflow.config import read_stack_file
+from mailflow.plan import plan_stack
+
+pytestmark = [pytest.mark.engine, pytest.mark.bind]
+
+
+def rfc2136_target(server: BindServer) -> dict[str, Any]:
+    return {"kind": "rfc2136", "server": server.address, "port": server.port, "keyName": KEY_NAME}
+
+
+@pytest.fixture
+def bind(tmp_path: Path) -> Iterator[BindServer]:
+    server = BindServer(tmp_path / "bind", ["contoso.com", "fabrikam.com"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, bind: BindServer) -> Project:
+    created = make_project(tmp_path / "project", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret})
+    created.pulumi("up", "--yes")
+    return created
+
+
+def planned(project: Project) -> dict[tuple[str, str], set[str]]:
+    sets: dict[tuple[str, str], set[str]] = {}
+    for record in plan_stack(read_stack_file(project.stack_file)).records:
+        sets.setdefault((record.name, record.type), set()).add(record.value)
+    return sets
+
+
+def served(bind: BindServer, record_sets: dict[tuple[str, str], set[str]]) -> dict[tuple[str, str], set[str]]:
+    return {key: bind.query(*key) for key in record_sets}
+
+
+def run_check(project: Project, bind: BindServer, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "check",
+            str(project.stack_file),
+            "--nameserver",
+            f"{bind.address}:{bind.port}",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def nsupdate(bind: BindServer, zone: str, change: Any) -> None:
+    """An edit made behind mailflow's back, signed with the same key."""
+    update = dns.update.UpdateMessage(
+        zone, keyring=dns.tsigkeyring.from_text({KEY_NAME: bind.secret}), keyname=KEY_NAME
+    )
+    change(update)
+    response = dns.query.tcp(update, bind.address, port=bind.port, timeout=5)
+    assert response.rcode() == 0
+
+
+def test_up_publishes_exactly_the_planned_records(project: Project, bind: BindServer) -> None:
+    expected = planned(project)
+    assert served(bind, expected) == expected
+    assert bind.query("contoso.com.", "MX") == {"10 mx1.filter.example.net.", "20 mx2.filter.example.net."}
+    assert '"v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"' in bind.query(
+        "contoso.com.", "TXT"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sender", "result"),
+    [
+        ("131.107.21.231", "pass"),  # on-premises Exchange
+        ("10.10.10.1", "pass"),  # the third-party filtering service
+        ("40.92.0.1", "pass"),  # Exchange Online, through the include BIND serves
+        ("192.0.2.1", "fail"),  # anyone else
+    ],
+)
+def test_spf_evaluates_against_the_server(
+    project: Project, bind: BindServer, sender: str, result: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolver = bind.resolver()
+
+    def lookup(name: str, qtype: str, *args: Any, **kwargs: Any) -> list[Any]:
+        try:
+            answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return []
+        if answer.rrset is None:
+            return []
+        if qtype == "TXT":
+            return [((name, qtype), r.strings) for r in answer.rrset]
+        return [((name, qtype), r.to_text()) for r in answer.rrset]
+
+    monkeypatch.setattr(pyspf, "DNSLookup", lookup)
+    verdict, _, explanation = pyspf.query(i=sender, s="postmaster@contoso.com", h="mail.contoso.com").check()
+    assert verdict == result, explanation
+
+
+def test_second_up_changes_nothing(project: Project) -> None:
+    project.pulumi("up", "--yes", "--expect-no-changes")
+
+
+def test_a_config_change_updates_only_what_changed(project: Project, bind: BindServer) -> None:
+    before = served(bind, planned(project))
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    steps = [s for s in project.preview_steps() if s["op"] != "same"]
+    assert [(s["op"], s["urn"].rsplit("::", 1)[1]) for s in steps] == [("update", "contoso.com/TXT")]
+    project.pulumi("up", "--yes")
+    after = served(bind, planned(project))
+    changed = {key for key in after if after[key] != before.get(key)}
+    assert changed == {("contoso.com.", "TXT")}
+    assert any("ip4:131.107.21.232" in v for v in after[("contoso.com.", "TXT")])
+    project.pulumi("up", "--yes", "--expect-no-changes")
+
+
+def test_tsig_secret_stays_secret(project: Project, bind: BindServer) -> None:
+    exported = project.pulumi("stack", "export").stdout
+    outputs = project.pulumi("stack", "output", "--json").stdout
+    assert bind.secret not in exported
+    assert bind.secret not in outputs
+    assert bind.secret not in project.stack_file.read_text()
+
+
+def test_plain_text_tsig_secret_is_refused_before_anything_changes(tmp_path: Path, bind: BindServer) -> None:
+    created = make_project(tmp_path / "plain", rfc2136_target(bind))
+    created.write_config({**created.config(), "mailflow:tsigSecret": bind.secret})
+    result = created.pulumi("preview", check=False)
+    assert result.returncode != 0
+    assert "mailflow:tsigSecret: must be a Pulumi secret" in result.stdout + result.stderr
+
+
+def test_wrong_tsig_key_is_refused_and_changes_nothing(project: Project, bind: BindServer) -> None:
+    before = served(bind, planned(project))
+    project.pulumi("config", "set", "--secret", "mailflow:tsigSecret", base64.b64encode(b"x" * 32).decode())
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    result = project.pulumi("up", "--yes", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"TXT contoso.com. in zone contoso.com. at 127.0.0.1:{bind.port}" in output
+    assert "TSIG signature rejected" in output
+    domains[0]["onPremises"]["ips"] = ["131.107.21.231"]
+    project.set_domains(domains)
+    assert served(bind, before) == before
+
+
+def test_server_stopped_during_up_then_next_up_converges(tmp_path: Path) -> None:
+    zones = [
+        f"{prefix}{name}"
+        for name in ("contoso.com", "fabrikam.com")
+        for prefix in ["", *(f"site{i}." for i in range(3))]
+    ]
+    bind = BindServer(tmp_path / "bind", zones)
+    bind.start()
+    try:
+        created = make_project(
+            tmp_path / "outage", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret}
+        )
+        seed = created.domains()[0]
+        domains = []
+        for zone in zones:
+            domain = copy.deepcopy(seed)
+            domain["name"] = zone
+            domain["exchangeOnline"]["mxHost"] = f"{zone.replace('.', '-')}.mail.protection.outlook.com"
+            domains.append(domain)
+        created.set_domains(domains)
+        up = subprocess.Popen(
+            ["pulumi", "up", "--yes", "--parallel", "1", "--stack", "local", "--non-interactive"],
+            cwd=created.directory,
+            env=created.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(bind.query(f"{zone}.", "MX") for zone in zones[:3]):
+            time.sleep(0.05)
+        bind.stop()
+        output, _ = up.communicate(timeout=300)
+        assert up.returncode != 0, "the update finished before the server stopped"
+        assert f"at 127.0.0.1:{bind.port}" in output
+        assert "cannot reach the server" in output or "no answer" in output
+        bind.start()
+        created.pulumi("up", "--yes")
+        expected = planned(created)
+        assert served(bind, expected) == expected
+        created.pulumi("up", "--yes", "--expect-no-changes")
+    finally:
+        bind.stop()
+
+
+def test_check_reports_in_sync_then_drift(project: Project, bind: BindServer) -> None:
+    in_sync = run_check(project, bind)
+    assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+    assert "contoso.com: in sync; live SPF lookups: 1/10" in in_sync.stdout
+    nsupdate(
+        bind,
+        "contoso.com",
+        lambda u: (
+            u.add("contoso.com.", 3600, "TXT", '"v=spf1 -all"'),
+            u.delete("_dmarc.contoso.com.", "TXT"),
+            u.add("contoso.com.", 3600, "MX", "5 rogue.example.net."),
+        ),
+    )
+    drift = run_check(project, bind, "--format", "json")
+    assert drift.returncode == 1
+    findings = {
+        (f["problem"], f["type"], f["name"]) for f in json.loads(drift.stdout)["domains"][0]["findings"]
+    }
+    assert findings == {
+        ("unexpected", "MX", "contoso.com."),
+        ("unexpected", "TXT", "contoso.com."),
+        ("duplicate SPF (permerror)", "TXT", "contoso.com."),
+        ("missing", "TXT", "_dmarc.contoso.com."),
+        ("missing DMARC record", "TXT", "_dmarc.contoso.com."),
+    }
+
+
+def test_refresh_sees_a_hand_edit_and_up_restores_the_plan(project: Project, bind: BindServer) -> None:
+    nsupdate(
+        bind,
+        "contoso.com",
+        lambda u: u.replace("autodiscover.contoso.com.", 600, "CNAME", "elsewhere.example.net."),
+    )
+    project.pulumi("refresh", "--yes")
+    project.pulumi("up", "--yes")
+    assert bind.query("autodiscover.contoso.com.", "CNAME") == {"autodiscover.outlook.com."}
+    assert run_check(project, bind).returncode == 0
+
+
+def test_check_exits_2_on_bad_config(tmp_path: Path, bind: BindServer) -> None:
+    stack = tmp_path / "Pulumi.bad.yaml"
+    stack.write_text("config:\n  mailflow:domains: [{name: contoso, topology: exchange-online}]\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailflow",
+            "check",
+            str(stack),
+            "--nameserver",
+            f"{bind.address}:{bind.port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "mailflow:domains[0].name: 'contoso' is not a fully qualified name" in result.stderr

@@ -1,0 +1,143 @@
+"""`pulumi up` through the real engine on a copy of the local stack (zone-file target)."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from pathlib import Path
+
+import dns.zone
+import pytest
+from engine import Project, make_project
+
+from mailflow.config import read_stack_file
+from mailflow.plan import plan_stack
+
+pytestmark = pytest.mark.engine
+NAMED_CHECKZONE = shutil.which("named-checkzone") or "/usr/bin/named-checkzone"
+
+
+def zone_records(path: Path, origin: str) -> set[tuple[str, str, int, str]]:
+    """(name, type, ttl, value) in a zone file, besides SOA and NS."""
+    zone = dns.zone.from_file(str(path), origin, relativize=False)
+    return {
+        (name.to_text(), rdata.rdtype.name, ttl, rdata.to_text())
+        for name, ttl, rdata in zone.iterate_rdatas()
+        if rdata.rdtype.name not in ("SOA", "NS")
+    }
+
+
+def planned_records(project: Project, domain: str) -> set[tuple[str, str, int, str]]:
+    plan = plan_stack(read_stack_file(project.stack_file))
+    (domain_plan,) = [d for d in plan.domains if d.domain == domain]
+    return {(r.name, r.type, r.ttl, r.value) for r in domain_plan.records}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    project = make_project(tmp_path_factory.mktemp("deployed"))
+    project.pulumi("up", "--yes")
+    return project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    created = make_project(tmp_path / "project")
+    created.pulumi("up", "--yes")
+    return created
+
+
+def test_up_writes_zone_files_equal_to_the_plan(deployed: Project) -> None:
+    zone_file = deployed.zones / "contoso.com.zone"
+    assert zone_records(zone_file, "contoso.com.") == planned_records(deployed, "contoso.com")
+
+
+def test_written_zone_file_is_accepted_by_named_checkzone(deployed: Project) -> None:
+    result = subprocess.run(
+        [NAMED_CHECKZONE, "contoso.com", str(deployed.zones / "contoso.com.zone")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_second_up_reports_no_changes(deployed: Project) -> None:
+    before = (deployed.zones / "contoso.com.zone").read_bytes()
+    deployed.pulumi("up", "--yes", "--expect-no-changes")
+    assert (deployed.zones / "contoso.com.zone").read_bytes() == before
+
+
+def test_stack_outputs_name_the_relay_host(deployed: Project) -> None:
+    relay = deployed.pulumi("stack", "output", "domains", "--json").stdout
+    assert '"relayHost": "contoso-com.mail.protection.outlook.com"' in relay
+
+
+def test_changing_an_on_prem_ip_updates_only_the_spf_record(project: Project) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    before = zone_file.read_text().splitlines()
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    steps = [s for s in project.preview_steps() if s["op"] != "same"]
+    assert [(s["op"], s["urn"].rsplit("::", 1)[1]) for s in steps] == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    after = zone_file.read_text().splitlines()
+    changed = {(b, a) for b, a in zip(before, after, strict=True) if b != a}
+    assert len(changed) == 2
+    assert any("SOA" in b for b, _ in changed)
+    ((old_spf, new_spf),) = [(b, a) for b, a in changed if "v=spf1" in b]
+    assert "ip4:131.107.21.231" in old_spf and "ip4:131.107.21.232" in new_spf
+
+
+def test_removing_a_domain_deletes_its_zone_file(project: Project) -> None:
+    domains = project.domains()
+    second = copy.deepcopy(domains[0])
+    second["name"] = "fabrikam.com"
+    project.set_domains([domains[0], second])
+    project.pulumi("up", "--yes")
+    assert (project.zones / "fabrikam.com.zone").exists()
+    project.set_domains([domains[0]])
+    project.pulumi("up", "--yes")
+    assert not (project.zones / "fabrikam.com.zone").exists()
+    assert (project.zones / "contoso.com.zone").exists()
+
+
+def test_destroy_leaves_nothing(project: Project) -> None:
+    project.pulumi("destroy", "--yes")
+    assert list(project.zones.glob("*")) == []
+    assert project.resources() == []
+
+
+def test_a_hand_edit_is_seen_by_refresh_and_undone_by_up(project: Project) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    written = zone_records(zone_file, "contoso.com.")
+    zone_file.write_text(zone_file.read_text().replace("ip4:131.107.21.231", "ip4:198.51.100.66"))
+    project.pulumi("refresh", "--yes")
+    steps = [s for s in project.preview_steps() if s["op"] != "same"]
+    assert [(s["op"], s["urn"].rsplit("::", 1)[1]) for s in steps] == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    assert zone_records(zone_file, "contoso.com.") == written
+
+
+def test_bad_config_fails_preview_and_up_and_changes_nothing(project: Project) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    zone_before = zone_file.read_bytes()
+    state_before = {p: p.read_bytes() for p in project.state.rglob("*.json")}
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.231", "131.107.21.999"]
+    project.set_domains(domains)
+    for command in (("preview",), ("up", "--yes")):
+        result = project.pulumi(*command, check=False)
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert (
+            "mailflow:domains[0].onPremises.ips[1]: '131.107.21.999' is not an IPv4 or IPv6 address" in output
+        )
+        assert "Traceback" not in output
+    assert zone_file.read_bytes() == zone_before
+    state_after = {p: p.read_bytes() for p in project.state.rglob("*.json")}
+    assert {p: b for p, b in state_after.items() if not p.name.endswith(".bak")} == {
+        p: b for p, b in state_before.items() if not p.name.endswith(".bak")
+    }
