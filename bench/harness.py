@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,8 @@ class Case:
     argv: Sequence[str]
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    before: Callable[[], object] | None = None
+    """Runs before each run, untimed: e.g. empty the state for an `up` from scratch."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ def _run_once(case: Case) -> tuple[float, float | None, float]:
 
     GNU time starts the command: Linux carries a forking parent's peak RSS into the child's
     figure, so the harness (large after building the inputs) must not be that parent."""
+    if case.before is not None:
+        case.before()
     env = {**os.environ, **case.env}
     with tempfile.TemporaryDirectory() as scratch:
         rss_file = Path(scratch) / "rss"

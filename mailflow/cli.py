@@ -8,11 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import dns.exception
-
-from mailflow.check import check_stack, report_json, report_table
 from mailflow.config import read_stack_file
-from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.render import plan_json, plan_table, plan_zone
@@ -84,6 +80,8 @@ def _resolver(args: argparse.Namespace) -> Resolver | None:
 
 
 def _connectors(plan: StackPlan, strict: bool) -> int:
+    from mailflow.connectors import plan_connectors, render_script
+
     try:
         connector_plan = plan_connectors(plan, strict=strict)
     except ConfigError as error:
@@ -96,6 +94,11 @@ def _connectors(plan: StackPlan, strict: bool) -> int:
 
 
 def _check(args: argparse.Namespace, plan: StackPlan) -> int:
+    # Imported per command: `plan` starts faster without the resolver and connector modules.
+    import dns.exception
+
+    from mailflow.check import check_stack, report_json, report_table
+
     try:
         report = check_stack(plan, args.nameserver, args.timeout)
     except dns.exception.DNSException as error:

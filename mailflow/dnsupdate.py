@@ -76,6 +76,9 @@ def _exchange(server: UpdateServer, message: dns.message.Message, what: str) -> 
         raise UpdateFailed(f"{what}: no answer within {server.timeout:g} s") from None
     except OSError as error:
         raise UpdateFailed(f"{what}: cannot reach the server ({error.strerror or error})") from None
+    except EOFError:
+        # The server went away in the middle of the exchange (stopped, restarted, crashed).
+        raise UpdateFailed(f"{what}: cannot reach the server (it closed the connection)") from None
 
 
 def read_record_set(server: UpdateServer, name: str, rtype: str) -> RecordSetState | None:

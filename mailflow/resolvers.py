@@ -6,10 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dns.exception
-import dns.resolver
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 
 class UnknownName(LookupError):
@@ -55,6 +57,9 @@ class LiveResolver:
     """Asks DNS through dnspython: the system resolver, or the given nameservers."""
 
     def __init__(self, nameservers: Sequence[str] = (), port: int = 53, timeout: float = 5.0) -> None:
+        # Imported here: dns.resolver costs more start-up time than planning a small stack.
+        import dns.resolver
+
         self._resolver = dns.resolver.Resolver(configure=not nameservers)
         if nameservers:
             self._resolver.nameservers = list(nameservers)
@@ -66,6 +71,8 @@ class LiveResolver:
         return self._resolver
 
     def txt(self, name: str) -> Sequence[str]:
+        import dns.resolver
+
         try:
             answer = self._resolver.resolve(name, "TXT")
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):

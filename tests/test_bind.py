@@ -18,9 +18,9 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 import spf as pyspf
-from bind import KEY_NAME, BindServer
-from engine import Project, make_project
 
+from bench.bind import KEY_NAME, BindServer
+from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
 
@@ -209,8 +209,10 @@ def test_server_stopped_during_up_then_next_up_converges(tmp_path: Path) -> None
         bind.stop()
         output, _ = up.communicate(timeout=300)
         assert up.returncode != 0, "the update finished before the server stopped"
-        assert f"at 127.0.0.1:{bind.port}" in output
-        assert "cannot reach the server" in output or "no answer" in output
+        refusals = [line for line in output.splitlines() if "UpdateFailed:" in line]
+        if not refusals or not all(f"at 127.0.0.1:{bind.port}: " in line for line in refusals):
+            pytest.fail(f"no clear error naming the server in:\n{output[-8000:]}")
+        assert all("cannot reach the server" in line or "no answer" in line for line in refusals), refusals
         bind.start()
         created.pulumi("up", "--yes")
         expected = planned(created)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import dns.zone
 import pytest
-from engine import Project, make_project
 
+from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
 

@@ -52,7 +52,8 @@ class BindServer:
         d = self.directory
         blocks = [
             f'options {{ directory "{d}"; pid-file "{d}/named.pid"; session-keyfile "{d}/session.key";'
-            f' managed-keys-directory "{d}"; listen-on port {self.port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};'
+            f' managed-keys-directory "{d}"; listen-on port {self.port} {{ 127.0.0.1; }};'
+            " listen-on-v6 { none; };"
             " recursion no; dnssec-validation no; notify no; allow-transfer { none; }; };",
             "controls { };",
             f'key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{self.secret}"; }};',
@@ -62,7 +63,8 @@ class BindServer:
             if not path.exists():
                 path.write_text(f"$ORIGIN {zone}.\n" + SOA.format(zone=zone))
             blocks.append(
-                f'zone "{zone}" {{ type primary; file "{path}"; update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};'
+                f'zone "{zone}" {{ type primary; file "{path}";'
+                f" update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};"
             )
         # Published SPF includes, so that evaluation follows them to this server only.
         for name, rrsets in bundled_snapshot().records.items():

@@ -1,4 +1,5 @@
-"""A throwaway copy of the project, driven by the real Pulumi CLI with a local file backend."""
+"""A throwaway copy of the project (or of the hand-written baseline program), driven by the real
+Pulumi CLI with a local file backend: used by the engine tests and the engine benchmarks."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ class Project:
             "PULUMI_HOME": str(self.directory / ".pulumi-home"),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PYTHONPATH": str(ROOT),  # the hand-written baseline imports bench.handwritten
         }
 
     def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -68,9 +70,9 @@ class Project:
         )
         if check and result.returncode != 0:
             diagnostics = result.stdout.partition("Diagnostics:")[2].partition("Outputs:")[0]
+            shown = diagnostics[-6000:] or result.stdout[-4000:]
             raise AssertionError(
-                f"pulumi {' '.join(args)} failed ({result.returncode}):\n{diagnostics[-6000:] or result.stdout[-4000:]}"
-                f"\n{result.stderr[-4000:]}"
+                f"pulumi {' '.join(args)} failed ({result.returncode}):\n{shown}\n{result.stderr[-4000:]}"
             )
         return result
 
@@ -99,13 +101,32 @@ class Project:
         return list(exported["deployment"].get("resources") or [])
 
 
+HANDWRITTEN_MAIN = """\
+from pathlib import Path
+
+import pulumi
+
+from bench.handwritten import zonefile_program
+
+config = pulumi.Config("mailflow")
+zonefile_program(config.require_object("domains"), Path(config.require_object("target")["directory"]))
+"""
+
+
 def make_project(
-    directory: Path, target: dict[str, Any] | None = None, secrets: dict[str, str] | None = None
+    directory: Path,
+    target: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    handwritten: bool = False,
 ) -> Project:
-    """Copy the program and the local stack; zone files go to ``directory/zones`` unless another
-    ``target`` is given; ``secrets`` are set with ``pulumi config set --secret``."""
+    """Copy the program (or the hand-written baseline) and the local stack; zone files go to
+    ``directory/zones`` unless another ``target`` is given; ``secrets`` are set with
+    ``pulumi config set --secret``."""
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "__main__.py", directory / "__main__.py")
+    if handwritten:
+        (directory / "__main__.py").write_text(HANDWRITTEN_MAIN)
+    else:
+        shutil.copy(ROOT / "__main__.py", directory / "__main__.py")
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     project["runtime"]["options"]["virtualenv"] = sys.prefix
     (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
