@@ -40,8 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check mailflow tests bench __main__.py
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# Every benchmark of docs/BENCHMARKS.md, one table; BENCH_ARGS narrows it (see python -m bench -h).
+bench: $(STAMP) pulumi
+	scripts/install-system-deps.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Re-pin every dependency (needs uv: pip install uv).
 lock:

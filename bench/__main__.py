@@ -253,7 +253,8 @@ def _sizes(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per case, after one warm-up")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per case")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs before them")
     parser.add_argument(
         "--groups", default=",".join(GROUPS), help=f"comma-separated, of: {', '.join(GROUPS)}"
     )
@@ -283,14 +284,14 @@ def main() -> None:
             results = []
             for case in cases:
                 print_progress(f"bench: {case.group}: {case.label}")
-                results.append(run_case(case, args.repeat))
+                results.append(run_case(case, args.repeat, args.warmup))
         finally:
             stop_servers()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
         f"{stamp}; Python {platform.python_version()}; {platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} cores; "
-        f"median of {args.repeat} runs per case after a warm-up\n"
+        f"median of {args.repeat} runs per case after {args.warmup} warm-up run(s)\n"
     )
     print(table(results))
 

@@ -64,8 +64,9 @@ def _run_once(case: Case) -> tuple[float, float | None, float]:
     return wall, inner, peak_kib / 1024
 
 
-def run_case(case: Case, repeat: int) -> Result:
-    _run_once(case)
+def run_case(case: Case, repeat: int, warmup: int = 1) -> Result:
+    for _ in range(warmup):
+        _run_once(case)
     runs = [_run_once(case) for _ in range(repeat)]
     inner_values = [r[1] for r in runs if r[1] is not None]
     return Result(

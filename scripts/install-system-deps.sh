@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (named-checkzone, named) when they are missing.
+# Installs the Debian packages the tests and benchmarks need (named-checkzone, named, GNU time)
+# when they are missing.
 set -euo pipefail
 
 missing=()
 command -v named-checkzone >/dev/null 2>&1 || missing+=(bind9-utils)
 command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || missing+=(bind9)
+[ -x /usr/bin/time ] || missing+=(time)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
