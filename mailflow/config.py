@@ -17,7 +17,7 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import yaml
+import yaml_rs
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -458,17 +458,15 @@ def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-# libyaml's loader parses large stack files an order of magnitude faster than the pure-Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``; raise ``ConfigError`` if unreadable."""
     try:
-        document = yaml.load(path.read_text("utf-8"), Loader=_YAML_LOADER)
+        # yaml-rs reads YAML 1.2, as Pulumi's own Go loader does, and large stack files about
+        # twenty times faster than PyYAML.
+        document = yaml_rs.loads(path.read_text("utf-8"))
     except OSError as error:
         raise ConfigError([Problem(str(path), f"cannot be read ({error.strerror})")]) from None
-    except yaml.YAMLError as error:
+    except yaml_rs.YAMLDecodeError as error:
         raise ConfigError([Problem(str(path), f"is not valid YAML ({error})")]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])

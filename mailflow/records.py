@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import dns.name
@@ -24,6 +24,7 @@ from mailflow.topology import CLOUDS, DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarge
 
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
+_STRUCTURED_TYPES = frozenset({"MX", "TXT", "CNAME", "SRV"})
 _TYPE_RANK = {rtype: rank for rank, rtype in enumerate(RECORD_TYPE_ORDER)}
 DKIM_SELECTORS = ("selector1", "selector2")
 
@@ -46,6 +47,13 @@ def _rdata(rtype: str, data: tuple[str | int, ...], origin: str) -> dns.rdata.Rd
         priority, weight, port, target = data
         return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, dns_name(str(target)))
     return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]), origin=dns_name(origin))
+
+
+@lru_cache(maxsize=65536)
+def _presentation(rtype: str, data: tuple[str | int, ...], origin: str) -> str:
+    """dnspython's presentation format, rendered once per distinct value: MX hosts, autodiscover
+    and other targets repeat across the domains of a stack."""
+    return _rdata(rtype, data, origin).to_text()
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,9 @@ class Record:
     @cached_property
     def value(self) -> str:
         """RFC 1035 presentation format, e.g. ``10 mx1.example.net.`` or ``"v=spf1 … -all"``."""
-        return self.rdata.to_text()
+        # Only values kept as text need their zone to resolve relative names.
+        origin = "" if self.type in _STRUCTURED_TYPES else self.zone
+        return _presentation(self.type, self.data, origin)
 
     def relative_name(self) -> str:
         """``@`` for the apex, else the labels left of the zone (``selector1._domainkey``)."""

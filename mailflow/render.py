@@ -1,17 +1,13 @@
-"""The plan as JSON, a zone-file fragment (via dnspython's zone writer) or a table for people."""
+"""The plan as JSON, a zone-file fragment or a table for people."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
 
-import dns.name
-import dns.rrset
-
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
-from mailflow.records import dns_name as _name
 
 
 def plan_json(plan: StackPlan) -> str:
@@ -23,24 +19,11 @@ def plan_json(plan: StackPlan) -> str:
     return json.dumps(rows, indent=2) + "\n"
 
 
-def rrsets(records: Iterable[Record]) -> list[dns.rrset.RRset]:
-    """Records grouped into dnspython record sets by owner name and type, in plan order."""
-    grouped: dict[tuple[str, str], dns.rrset.RRset] = {}
-    for record in records:
-        rrset = grouped.get((record.name, record.type))
-        if rrset is None:
-            rdata = record.rdata
-            rrset = dns.rrset.RRset(_name(record.name), rdata.rdclass, rdata.rdtype)
-            grouped[(record.name, record.type)] = rrset
-        rrset.add(record.rdata, record.ttl)
-    return list(grouped.values())
-
-
 def zone_text(origin: str, records: Iterable[Record]) -> str:
-    """``$ORIGIN`` and the records in zone-file syntax, names relative to ``origin``."""
-    origin_name = _name(fqdn(origin))
-    lines = [f"$ORIGIN {origin_name}"]
-    lines.extend(rrset.to_text(origin=origin_name, relativize=True) for rrset in rrsets(records))
+    """``$ORIGIN`` and one ``owner TTL IN TYPE value`` line per record. The values are dnspython's
+    presentation format (quoting, escaping, absolute names), rendered once per record and kept."""
+    lines = [f"$ORIGIN {fqdn(origin)}"]
+    lines.extend(f"{r.relative_name()} {r.ttl} IN {r.type} {r.value}" for r in records)
     return "\n".join(lines) + "\n"
 
 

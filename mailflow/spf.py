@@ -99,6 +99,7 @@ def parse_term(text: str) -> SpfTerm:
         raise SpfTermError(f"'{text}' is not one SPF term (terms are separated by spaces)")
     qualifier = raw[0] if raw[0] in "+-~?" else ""
     body = raw[len(qualifier) :]
+    qualifier = qualifier.replace("+", "")  # "+" is the default: "+ip4:…" and "ip4:…" are one term
     lowered = body.lower()
     name, sep, argument = lowered.partition(":")
     if "=" in name:
@@ -145,9 +146,7 @@ def order_terms(terms: Iterable[SpfTerm]) -> tuple[SpfTerm, ...]:
     Terms with an explicit qualifier are exceptions (``-ip4:…`` before a wider ``ip4:…``) and keep
     their config order at the front, since the first matching term decides the result.
     """
-    unique = list(
-        dict.fromkeys(SpfTerm(t.mechanism, t.argument, t.qualifier.replace("+", "")) for t in terms)
-    )
+    unique = list(dict.fromkeys(terms))
     qualified = [t for t in unique if t.qualifier]
     passing = sorted((t for t in unique if not t.qualifier), key=SpfTerm.sort_key)
     return (*qualified, *passing)
@@ -169,6 +168,8 @@ def build_record(terms: Iterable[SpfTerm], all_policy: str) -> SpfRecord:
 
 def split_strings(record: str) -> tuple[str, ...]:
     """Split a TXT value into character-strings of at most 255 bytes (receivers rejoin them)."""
+    if len(record) <= MAX_STRING_BYTES and record.isascii():
+        return (record,)
     data = record.encode("ascii")
     return tuple(
         data[i : i + MAX_STRING_BYTES].decode("ascii") for i in range(0, len(data), MAX_STRING_BYTES)
