@@ -73,4 +73,6 @@ class MailFlowDomain(pulumi.ComponentResource):
             )
             target.register(plan, group, options)
         self.outputs = domain_outputs(plan)
-        self.register_outputs(self.outputs)
+        # The record list is exported once, by the stack; kept on every component too it would
+        # double the state that the engine writes after each step.
+        self.register_outputs({key: value for key, value in self.outputs.items() if key != "records"})
