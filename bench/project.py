@@ -96,6 +96,10 @@ class Project:
         output = self.pulumi("preview", "--json").stdout
         return list(json.loads(output).get("steps", []))
 
+    def changed_steps(self) -> list[tuple[str, str]]:
+        """(op, logical name) of each resource a preview would change."""
+        return [(s["op"], s["urn"].rsplit("::", 1)[1]) for s in self.preview_steps() if s["op"] != "same"]
+
     def resources(self) -> list[dict[str, Any]]:
         exported = json.loads(self.pulumi("stack", "export").stdout)
         return list(exported["deployment"].get("resources") or [])

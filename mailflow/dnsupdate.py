@@ -180,7 +180,4 @@ def delete_record_set(server: UpdateServer, name: str, rtype: str, expected: Rec
 
 
 def _normalised(rtype: str, values: Sequence[str], origin: dns.name.Name) -> tuple[str, ...]:
-    rdtype = dns.rdatatype.from_text(rtype)
-    return tuple(
-        sorted(dns.rdata.from_text(dns.rdataclass.IN, rdtype, v, origin=origin).to_text() for v in values)
-    )
+    return tuple(sorted(rdata.to_text() for rdata in _rdataset(rtype, 0, values, origin)))

@@ -41,10 +41,6 @@ class SnapshotResolver:
             raise UnknownName(name)
         return list(rrsets.get("TXT", ()))
 
-    def addresses(self, name: str) -> Sequence[str]:
-        rrsets = self.records.get(name.lower().rstrip("."), {})
-        return [*rrsets.get("A", ()), *rrsets.get("AAAA", ())]
-
 
 @cache
 def bundled_snapshot() -> SnapshotResolver:

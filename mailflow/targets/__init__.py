@@ -8,7 +8,6 @@ records, never from config order, so reordering config never replaces a record.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,7 +76,3 @@ def load_target(settings: StackSettings) -> Target:
     module = importlib.import_module(f"mailflow.targets.{settings.target.kind}")
     target: Target = module.make_target(settings)
     return target
-
-
-def resource_names(target: Target, domains: Iterable[DomainPlan]) -> dict[str, set[str]]:
-    return {domain.domain: {group.name for group in target.groups(domain)} for domain in domains}
