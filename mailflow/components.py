@@ -1,6 +1,10 @@
 """Pulumi components: a ``MailFlowDomain`` per domain, with the third-party front, Exchange
 Online middle and on-premises back as child components, so that ``pulumi preview`` shows the
-topology as a tree."""
+topology as a tree.
+
+``mailflow:resourceTree`` chooses how much of that tree a stack registers (``ResourceTree``):
+every resource carries aliases for its place in the other two shapes, so switching an existing
+stack between them moves resources in state without recreating a single record."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from typing import Any
 
 import pulumi
 
+from mailflow.config import RESOURCE_TREES, ResourceTree
 from mailflow.plan import DomainPlan
-from mailflow.targets import Target
-from mailflow.topology import EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
+from mailflow.targets import RecordGroup, Target
+from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
 
+DOMAIN_TYPE = "mailflow:index:MailFlowDomain"
 PART_TYPES = {
     THIRD_PARTY_PART: "mailflow:index:ThirdPartyFront",
     EXCHANGE_ONLINE_PART: "mailflow:index:ExchangeOnline",
@@ -23,18 +29,11 @@ class TopologyPart(pulumi.ComponentResource):
     """One side of the topology and the records that serve it."""
 
     def __init__(self, part: str, domain: str, opts: pulumi.ResourceOptions) -> None:
-        super().__init__(PART_TYPES[part], f"{domain}/{part}", None, opts)
-        self.register_outputs({})
+        super().__init__(PART_TYPES[part], part_name(domain, part), None, opts)
 
 
-def topology_parts(plan: DomainPlan) -> list[str]:
-    """The sides this domain's topology has: the front only with a third party, the back only
-    with on-premises servers; Exchange Online always."""
-    parts = [THIRD_PARTY_PART] if plan.config.third_party else []
-    parts.append(EXCHANGE_ONLINE_PART)
-    if plan.config.on_premises:
-        parts.append(ON_PREMISES_PART)
-    return parts
+def part_name(domain: str, part: str) -> str:
+    return f"{domain}/{part}"
 
 
 def domain_outputs(plan: DomainPlan) -> dict[str, Any]:
@@ -49,30 +48,86 @@ def domain_outputs(plan: DomainPlan) -> dict[str, Any]:
     }
 
 
+class _Parents:
+    """A domain's possible parents of a resource in each tree shape: the components when this
+    run registers them, else their URNs (for aliases)."""
+
+    def __init__(self, domain: str, component: pulumi.Resource | None) -> None:
+        self.domain_name = domain
+        self.domain: pulumi.Resource | pulumi.Output[str] = component or pulumi.create_urn(
+            domain, DOMAIN_TYPE
+        )
+        self.parts: dict[str, pulumi.Resource | pulumi.Output[str]] = {}
+
+    def part(self, part: str) -> pulumi.Resource | pulumi.Output[str]:
+        if part not in self.parts:
+            name = part_name(self.domain_name, part)
+            self.parts[part] = pulumi.create_urn(name, PART_TYPES[part], parent=self.domain)
+        return self.parts[part]
+
+    def of(self, tree: ResourceTree, group_part: str) -> pulumi.Resource | pulumi.Output[str] | None:
+        """The parent in ``tree`` of a resource serving ``group_part`` (None: the stack)."""
+        if tree == "flat":
+            return None
+        if tree == "parts" and group_part != DOMAIN_PART:
+            return self.part(group_part)
+        return self.domain
+
+
+def _aliases(parents: _Parents, tree: ResourceTree, group_part: str) -> list[pulumi.Alias]:
+    """The resource's URNs in the other tree shapes, where its parent differs from this one."""
+    current = parents.of(tree, group_part)
+    others: dict[int, pulumi.Resource | pulumi.Output[str] | None] = {}
+    for shape in RESOURCE_TREES:
+        parent = parents.of(shape, group_part)
+        if parent is not current:
+            others[id(parent)] = parent
+    return [pulumi.Alias(parent=parent) for parent in others.values()]
+
+
+def register_domain(
+    plan: DomainPlan, target: Target, tree: ResourceTree = "parts", protect_routing: bool = False
+) -> dict[str, Any]:
+    """Register one domain's resources in the ``tree`` shape; return its stack outputs."""
+    groups = target.groups(plan)
+    component = MailFlowDomain(plan) if tree != "flat" else None
+    parents = _Parents(plan.domain, component)
+    if tree == "parts" and component is not None:
+        for part in sorted({group.part for group in groups} - {DOMAIN_PART}):
+            parents.parts[part] = TopologyPart(part, plan.domain, pulumi.ResourceOptions(parent=component))
+    for group in groups:
+        _register_group(plan, target, group, parents, tree, protect_routing)
+    if component is not None:
+        component.finish(plan)
+    return domain_outputs(plan)
+
+
+def _register_group(
+    plan: DomainPlan,
+    target: Target,
+    group: RecordGroup,
+    parents: _Parents,
+    tree: ResourceTree,
+    protect_routing: bool,
+) -> None:
+    parent = parents.of(tree, group.part)
+    options = pulumi.ResourceOptions(
+        parent=parent if isinstance(parent, pulumi.Resource) else None,
+        protect=protect_routing and group.carries_mail_routing,
+        import_=plan.config.import_ids.get(group.name),
+        aliases=_aliases(parents, tree, group.part),
+    )
+    target.register(plan, group, options)
+
+
 class MailFlowDomain(pulumi.ComponentResource):
     """The DNS records of one mail domain, published through the stack's target."""
 
-    def __init__(
-        self,
-        plan: DomainPlan,
-        target: Target,
-        protect_routing: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mailflow:index:MailFlowDomain", plan.domain, None, opts)
-        self.parts: dict[str, pulumi.Resource] = {
-            part: TopologyPart(part, plan.domain, pulumi.ResourceOptions(parent=self))
-            for part in topology_parts(plan)
-        }
-        import_ids = plan.config.import_ids
-        for group in target.groups(plan):
-            options = pulumi.ResourceOptions(
-                parent=self.parts.get(group.part, self),
-                protect=protect_routing and group.carries_mail_routing,
-                import_=import_ids.get(group.name),
-            )
-            target.register(plan, group, options)
-        self.outputs = domain_outputs(plan)
-        # The record list is exported once, by the stack; kept on every component too it would
-        # double the state that the engine writes after each step.
-        self.register_outputs({key: value for key, value in self.outputs.items() if key != "records"})
+    def __init__(self, plan: DomainPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(DOMAIN_TYPE, plan.domain, None, opts)
+
+    def finish(self, plan: DomainPlan) -> None:
+        """Register the summary outputs. The record list is exported once, by the stack; kept on
+        every component too it would double the state that the engine writes after each step."""
+        outputs = domain_outputs(plan)
+        self.register_outputs({key: value for key, value in outputs.items() if key != "records"})

@@ -278,12 +278,21 @@ Target = Annotated[
 ]
 
 
+ResourceTree = Literal["parts", "domain", "flat"]
+"""How a stack nests its resources: ``parts``, a ``MailFlowDomain`` component per domain with a
+component per topology side holding that side's records; ``domain``, records straight under the
+``MailFlowDomain``; ``flat``, records at the top of the stack, no components. Fewer components
+mean fewer engine steps and checkpoint writes, which large stacks feel (docs/BENCHMARKS.md)."""
+RESOURCE_TREES: tuple[ResourceTree, ...] = ("parts", "domain", "flat")
+
+
 class StackSettings(Model):
     """The ``mailflow:*`` keys other than ``domains``, which are checked one domain at a time."""
 
     production: bool = False
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
     target: Target = ZoneFileTarget()
+    resource_tree: ResourceTree = "parts"
 
 
 def _format_loc(prefix: str, loc: Sequence[str | int]) -> str:
@@ -474,7 +483,8 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
-_KNOWN_TOP_LEVEL = frozenset({"domains", "production", "target", "tsigSecret"})
+_SETTINGS = frozenset({"production", "target", "resourceTree"})
+_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "tsigSecret"}
 
 
 def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:
@@ -484,7 +494,7 @@ def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, lis
         for key in values
         if key not in _KNOWN_TOP_LEVEL
     ]
-    settings = {k: v for k, v in values.items() if k in ("production", "target") and v is not None}
+    settings = {k: v for k, v in values.items() if k in _SETTINGS and v is not None}
     try:
         return StackSettings.model_validate(settings), problems
     except ValidationError as error:

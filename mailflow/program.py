@@ -1,4 +1,5 @@
-"""The Pulumi program: stack config -> validated plan -> one ``MailFlowDomain`` per domain."""
+"""The Pulumi program: stack config -> validated plan -> each domain's resources, in the stack's
+``mailflow:resourceTree`` shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from mailflow.components import MailFlowDomain
+from mailflow.components import register_domain
 from mailflow.config import NAMESPACE
 from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError, Problem
@@ -17,6 +18,7 @@ from mailflow.plan import StackPlan, plan_stack
 from mailflow.targets import Target, load_target
 
 OBJECT_KEYS = ("domains", "target")
+SCALAR_KEYS = ("production", "resourceTree")
 
 
 def config_values(config: pulumi.Config) -> dict[str, Any]:
@@ -30,9 +32,10 @@ def config_values(config: pulumi.Config) -> dict[str, Any]:
                 values[key] = json.loads(raw)
             except json.JSONDecodeError:
                 values[key] = raw
-    production = config.get("production")
-    if production is not None:
-        values["production"] = production
+    for key in SCALAR_KEYS:
+        value = config.get(key)
+        if value is not None:
+            values[key] = value
     return values
 
 
@@ -91,10 +94,11 @@ def run() -> dict[str, Any]:
         raise pulumi.RunError(error.report()) from None
     for warning in (*plan.warnings, *connector_plan.warnings):
         pulumi.log.warn(str(warning))
-    outputs = {}
-    for domain in plan.domains:
-        component = MailFlowDomain(domain, target, protect_routing=plan.settings.production)
-        outputs[domain.domain] = component.outputs
+    settings = plan.settings
+    outputs = {
+        domain.domain: register_domain(domain, target, settings.resource_tree, settings.production)
+        for domain in plan.domains
+    }
     pulumi.export("domains", outputs)
     pulumi.export("connectorScript", render_script(connector_plan))
     return outputs

@@ -10,6 +10,8 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
+STACK = "<stack>"
+
 
 @dataclass
 class Registration:
@@ -21,6 +23,9 @@ class Registration:
     protect: bool
     import_id: str
     inputs: dict[str, Any]
+    aliases: list[str]
+    """The former parent each alias names: a URN, or ``STACK`` for the top of the stack (aliases
+    that keep the current parent, such as a provider SDK's type aliases, are left out)."""
 
 
 @dataclass
@@ -60,6 +65,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=request.protect,
                     import_id=request.importId,
                     inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    aliases=[
+                        STACK if a.spec.noParent else a.spec.parentUrn
+                        for a in request.aliases
+                        if a.spec.noParent or a.spec.parentUrn
+                    ],
                 )
             )
         return response

@@ -24,6 +24,8 @@ from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
 
+DYNAMIC = "pulumi-python:dynamic:Resource"
+
 pytestmark = [pytest.mark.engine, pytest.mark.bind]
 
 
@@ -279,3 +281,28 @@ def test_check_exits_2_on_bad_config(tmp_path: Path, bind: BindServer) -> None:
     )
     assert result.returncode == 2
     assert "mailflow:domains[0].name: 'contoso' is not a fully qualified name" in result.stderr
+
+
+def test_switching_the_resource_tree_moves_record_sets_in_state_without_touching_dns(
+    project: Project, bind: BindServer
+) -> None:
+    serials = {zone: bind.query(zone, "SOA") for zone in ("contoso.com.",)}
+    record_sets = sorted(r["urn"].rsplit("::", 1)[1] for r in project.resources() if r["type"] == DYNAMIC)
+
+    def changed_types() -> set[tuple[str, str]]:
+        steps = [s for s in project.preview_steps() if s["op"] != "same"]
+        return {(s["op"], s["urn"].split("::")[2].rsplit("$", 1)[-1]) for s in steps}
+
+    sides = {"mailflow:index:ThirdPartyFront", "mailflow:index:ExchangeOnline"}
+    for tree, expected in (
+        ("flat", {("delete", t) for t in {"mailflow:index:MailFlowDomain", *sides}}),
+        ("domain", {("create", "mailflow:index:MailFlowDomain")}),
+        ("parts", {("create", t) for t in sides}),
+    ):
+        project.write_config({**project.config(), "mailflow:resourceTree": tree})
+        assert changed_types() == expected, tree
+        project.pulumi("up", "--yes")
+        assert project.changed_steps() == []
+        moved = sorted(r["urn"].rsplit("::", 1)[1] for r in project.resources() if r["type"] == DYNAMIC)
+        assert moved == record_sets
+    assert {zone: bind.query(zone, "SOA") for zone in serials} == serials

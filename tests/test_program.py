@@ -13,7 +13,9 @@ from typing import Any
 import dns.rdata
 import pytest
 from conftest import EXAMPLES, ROOT, SEED_DOMAIN, example_values
-from pulumi_harness import run_program
+from pulumi_harness import STACK, run_program
+
+from mailflow.config import RESOURCE_TREES
 
 SEED_SPF = '"v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"'
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
@@ -190,19 +192,66 @@ def test_every_topology_on_every_target_builds_the_component_tree(example: str, 
     parts = [r for r in run.registrations if r.parent == domain.urn and not r.custom]
     assert domain.parent.endswith("pulumi:pulumi:Stack::mailflow-test")
     topology = values["domains"][0]["topology"]
-    expected_parts = {"mailflow:index:ExchangeOnline"}
+    sides = {"mailflow:index:ExchangeOnline"}
     if "third-party" in topology:
-        expected_parts.add("mailflow:index:ThirdPartyFront")
+        sides.add("mailflow:index:ThirdPartyFront")
     if "hybrid" in topology:
-        expected_parts.add("mailflow:index:OnPremises")
-    assert {p.type for p in parts} == expected_parts
+        sides.add("mailflow:index:OnPremises")
     resources = [r for r in run.registrations if r.custom]
     allowed_parents = {domain.urn, *(p.urn for p in parts)}
     assert resources and all(r.parent in allowed_parents for r in resources)
+    # A side is a component only when it holds resources: a zone file serves the whole domain.
+    assert {p.type for p in parts} <= sides
+    assert all(any(r.parent == p.urn for r in resources) for p in parts)
+    if target is None:
+        assert parts == []
     if target == CLOUDFLARE:
         mx = [r for r in resources if r.inputs["type"] == "MX"]
         assert {run.by_urn(r.parent).type for r in mx} == {PART_OF_MX[topology]}
         assert len(resources) == len(run.outputs[values["domains"][0]["name"]]["records"])
+
+
+@pytest.mark.parametrize("target", [CLOUDFLARE, AZURE, None], ids=["cloudflare", "azure", "zonefile"])
+def test_each_resource_tree_registers_the_same_resources_aliased_to_the_other_shapes(target: Any) -> None:
+    values = example_values("third-party-hybrid")
+    if target is not None:
+        values["target"] = target
+    runs = {tree: run_program({**values, "resourceTree": tree}) for tree in RESOURCE_TREES}
+    stack_urn = runs["parts"].of_type("mailflow:index:MailFlowDomain")[0].parent
+
+    def engine_urn(urn: str) -> str:
+        # The mock monitor puts the stack's type into its children's URNs; the engine does not.
+        return STACK if urn == stack_urn else urn.replace("pulumi:pulumi:Stack$", "")
+
+    parent_in = {
+        tree: {r.name: engine_urn(r.parent) for r in run.registrations if r.custom}
+        for tree, run in runs.items()
+    }
+    components = {
+        tree: sorted(r.type for r in run.registrations if not r.custom) for tree, run in runs.items()
+    }
+    assert components["flat"] == []
+    assert components["domain"] == ["mailflow:index:MailFlowDomain"]
+    assert "mailflow:index:MailFlowDomain" in components["parts"]
+    assert set(parent_in["flat"].values()) == {STACK}
+    if target == CLOUDFLARE:
+        assert len(set(parent_in["parts"].values())) > 1  # some records sit under a side
+    for tree, run in runs.items():
+        resources = [r for r in run.registrations if r.custom]
+        same = {r.name: r.inputs for r in runs["parts"].registrations if r.custom}
+        assert {r.name: r.inputs for r in resources} == same
+        for resource in resources:
+            elsewhere = {parent_in[other][resource.name] for other in RESOURCE_TREES}
+            aliases = {engine_urn(alias) for alias in resource.aliases}
+            assert aliases == elsewhere - {parent_in[tree][resource.name]}
+        assert run.outputs == runs["parts"].outputs
+
+
+def test_an_unknown_resource_tree_is_a_config_error() -> None:
+    with pytest.raises(
+        Exception, match=r"mailflow:resourceTree: 'nested' is not one of: parts, domain or flat"
+    ):
+        run_program(seed(resourceTree="nested"))
 
 
 def test_stack_outputs_give_records_spf_lookups_and_relay_host() -> None:
