@@ -43,18 +43,24 @@ def plan_cases(sizes: list[int], workdir: Path) -> list[Case]:
     return cases
 
 
-def mocks_cases(sizes: list[int]) -> list[Case]:
+def programs(trees: list[str]) -> list[tuple[str, str | None]]:
+    """(label, mailflow resourceTree) of each program measured: mailflow in each tree shape, then
+    the hand-written baseline."""
+    return [*((f"mailflow[{tree}]", tree) for tree in trees), ("handwritten", None)]
+
+
+def mocks_cases(sizes: list[int], trees: list[str]) -> list[Case]:
     """Import + plan + register under Pulumi's mocks, whole process, against the hand-written baseline."""
     return [
         Case(
             f"mocks/{target}",
-            f"{program}, {target}, {n} domains",
-            [PYTHON, "-m", "bench.mocks_worker", program, target, str(n)],
+            f"{label}, {target}, {n} domains",
+            [PYTHON, "-m", "bench.mocks_worker", label.partition("[")[0], target, str(n), tree or ""],
             cwd=ROOT,
         )
         for target in ("zonefile", "cloudflare", "azure")
         for n in sizes
-        for program in ("mailflow", "handwritten")
+        for label, tree in programs(trees)
     ]
 
 
@@ -70,42 +76,58 @@ def _reset(project: Project) -> Callable[[], None]:
     return reset
 
 
-def _engine_project(directory: Path, n: int, handwritten: bool) -> Project:
-    project = make_project(directory, handwritten=handwritten)
-    project.set_domains(stack_values(n)["domains"])
+def _engine_project(directory: Path, n: int, tree: str | None) -> Project:
+    project = make_project(directory, handwritten=tree is None)
+    config = {**project.config(), "mailflow:domains": stack_values(n)["domains"]}
+    if tree is not None:
+        config["mailflow:resourceTree"] = tree
+    project.write_config(config)
     return project
 
 
-def engine_cases(sizes: list[int], workdir: Path) -> list[Case]:
-    """`pulumi preview` and `up` from empty state, then a no-change `up`: zone-file target."""
+CHECKPOINTS = {
+    "default": ({}, ""),
+    "skip": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, " with PULUMI_SKIP_CHECKPOINTS"),
+}
+
+
+def engine_cases(sizes: list[int], trees: list[str], checkpoints: list[str], workdir: Path) -> list[Case]:
+    """`pulumi preview` and `up` from empty state, then a no-change `up`: zone-file target, with
+    the engine's per-step checkpoints (``default``) or one at the end (``skip``)."""
     cases = []
     for n in sizes:
-        for program in ("mailflow", "handwritten"):
-            project = _engine_project(workdir / f"engine-{program}-{n}", n, program == "handwritten")
-            pulumi = ["pulumi", "--non-interactive", "--stack", "local"]
-            common = {"env": project.env(), "cwd": project.directory}
-            cases += [
-                Case(
-                    "engine",
-                    f"{program}, `pulumi preview` (empty state), {n} domains",
-                    [*pulumi, "preview"],
-                    before=_reset(project),
-                    **common,
-                ),
-                Case(
-                    "engine",
-                    f"{program}, `pulumi up` from empty state, {n} domains",
-                    [*pulumi, "up", "--yes"],
-                    before=_reset(project),
-                    **common,
-                ),
-                Case(
-                    "engine",
-                    f"{program}, no-change `pulumi up`, {n} domains",
-                    [*pulumi, "up", "--yes", "--expect-no-changes"],
-                    **common,
-                ),
-            ]
+        for mode in checkpoints:
+            extra_env, suffix = CHECKPOINTS[mode]
+            for label, tree in programs(trees):
+                name = label.replace("[", "-").rstrip("]")
+                project = _engine_project(workdir / f"engine-{name}-{mode}-{n}", n, tree)
+                pulumi = ["pulumi", "--non-interactive", "--stack", "local"]
+                common = {"env": {**project.env(), **extra_env}, "cwd": project.directory}
+                if mode == checkpoints[0]:  # a preview writes no checkpoint
+                    cases.append(
+                        Case(
+                            "engine",
+                            f"{label}, `pulumi preview` (empty state), {n} domains",
+                            [*pulumi, "preview"],
+                            before=_reset(project),
+                            **common,
+                        )
+                    )
+                cases += [
+                    Case(
+                        "engine",
+                        f"{label}, `pulumi up` from empty state{suffix}, {n} domains",
+                        [*pulumi, "up", "--yes"],
+                        before=_reset(project),
+                        **common,
+                    ),
+                    Case(
+                        "engine",
+                        f"{label}, no-change `pulumi up`{suffix}, {n} domains",
+                        [*pulumi, "up", "--yes", "--expect-no-changes"],
+                        **common,
+                    ),
+                ]
     return cases
 
 
@@ -204,8 +226,9 @@ def ratios(results: list[Result]) -> list[str]:
     for result in results:
         label = result.case.label
         baseline = None
-        if label.startswith("mailflow, "):
-            baseline = by_label.get(label.replace("mailflow, ", "handwritten, ", 1))
+        program, _, rest = label.partition(", ")
+        if program.startswith("mailflow["):
+            baseline = by_label.get(f"handwritten, {rest}")
         elif label.startswith("mailflow `plan"):
             baseline = next(
                 (
@@ -262,9 +285,18 @@ def main() -> None:
     parser.add_argument("--mocks-sizes", default="1,100,1000")
     parser.add_argument("--engine-sizes", default="1,100,1000")
     parser.add_argument("--bind-sizes", default="1,100")
+    parser.add_argument(
+        "--trees", default="parts,flat", help="mailflow resourceTree shapes measured by mocks and engine"
+    )
+    parser.add_argument(
+        "--engine-checkpoints",
+        default="default,skip",
+        help="engine runs with per-step checkpoints (default) and/or PULUMI_SKIP_CHECKPOINTS (skip)",
+    )
     parser.add_argument("--peer-sizes", default="1,100,1000")
     args = parser.parse_args()
     groups = set(args.groups.split(","))
+    trees = args.trees.split(",")
     stop_servers: Callable[[], None] = lambda: None  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
         workdir = Path(tmp)
@@ -272,9 +304,11 @@ def main() -> None:
         if "plan" in groups:
             cases += plan_cases(_sizes(args.plan_sizes), workdir)
         if "mocks" in groups:
-            cases += mocks_cases(_sizes(args.mocks_sizes))
+            cases += mocks_cases(_sizes(args.mocks_sizes), trees)
         if "engine" in groups:
-            cases += engine_cases(_sizes(args.engine_sizes), workdir)
+            cases += engine_cases(
+                _sizes(args.engine_sizes), trees, args.engine_checkpoints.split(","), workdir
+            )
         if "peer" in groups:
             cases += peer_cases(_sizes(args.peer_sizes), workdir)
         try:

@@ -26,7 +26,7 @@ def seed_domain(index: int) -> dict[str, Any]:
             "verification": f"MS=ms{index:08d}",
             "dkim": {"initialDomain": f"contoso{index}.onmicrosoft.com"},
         },
-        "onPremises": {"ips": [f"131.107.{index // 256 % 256}.{index % 256}"]},
+        "onPremises": {"ips": [f"131.107.{index // 256 % 256}.{index % 256}"], "smartHost": f"mail.{name}"},
         "dmarc": {"policy": "quarantine", "rua": [f"mailto:dmarc@{name}"]},
     }
 

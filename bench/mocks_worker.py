@@ -1,6 +1,7 @@
 """One process: import, plan and register N domains under Pulumi's mocks (no engine).
 
-``python -m bench.mocks_worker mailflow|handwritten zonefile|cloudflare|azure N``
+``python -m bench.mocks_worker mailflow|handwritten zonefile|cloudflare|azure N [TREE]``
+(TREE: mailflow's ``resourceTree``, default ``parts``)
 prints ``{"seconds": …}``: the time from before the first Pulumi import to the last
 registration, as issue users pay it in every `pulumi preview`."""
 
@@ -37,6 +38,7 @@ class EchoMocks(pulumi.runtime.Mocks):
 
 def main() -> None:
     program, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    tree = sys.argv[4] if len(sys.argv) > 4 else "parts"
     values = stack_values(count)
     pulumi.runtime.set_mocks(EchoMocks(), project="mailflow", stack="bench", preview=False)
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-bench-"))
@@ -48,6 +50,7 @@ def main() -> None:
         config = {
             "mailflow:domains": json.dumps(values["domains"]),
             "mailflow:target": json.dumps(target_config),
+            "mailflow:resourceTree": tree,
         }
         pulumi.runtime.set_all_config(config, [])
         from mailflow.program import run as body

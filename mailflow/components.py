@@ -49,23 +49,22 @@ def domain_outputs(plan: DomainPlan) -> dict[str, Any]:
 
 
 class _Parents:
-    """A domain's possible parents of a resource in each tree shape: the components when this
-    run registers them, else their URNs (for aliases)."""
+    """A domain's possible parents of a resource in each tree shape: the components this run
+    registers, else the URNs they would have (plain text, as aliases take them)."""
 
     def __init__(self, domain: str, component: pulumi.Resource | None) -> None:
         self.domain_name = domain
-        self.domain: pulumi.Resource | pulumi.Output[str] = component or pulumi.create_urn(
-            domain, DOMAIN_TYPE
-        )
-        self.parts: dict[str, pulumi.Resource | pulumi.Output[str]] = {}
+        self.stack_prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
+        self.domain: pulumi.Resource | str = component or f"{self.stack_prefix}{DOMAIN_TYPE}::{domain}"
+        self.parts: dict[str, pulumi.Resource | str] = {}
 
-    def part(self, part: str) -> pulumi.Resource | pulumi.Output[str]:
+    def part(self, part: str) -> pulumi.Resource | str:
         if part not in self.parts:
             name = part_name(self.domain_name, part)
-            self.parts[part] = pulumi.create_urn(name, PART_TYPES[part], parent=self.domain)
+            self.parts[part] = f"{self.stack_prefix}{DOMAIN_TYPE}${PART_TYPES[part]}::{name}"
         return self.parts[part]
 
-    def of(self, tree: ResourceTree, group_part: str) -> pulumi.Resource | pulumi.Output[str] | None:
+    def of(self, tree: ResourceTree, group_part: str) -> pulumi.Resource | str | None:
         """The parent in ``tree`` of a resource serving ``group_part`` (None: the stack)."""
         if tree == "flat":
             return None
@@ -77,7 +76,7 @@ class _Parents:
 def _aliases(parents: _Parents, tree: ResourceTree, group_part: str) -> list[pulumi.Alias]:
     """The resource's URNs in the other tree shapes, where its parent differs from this one."""
     current = parents.of(tree, group_part)
-    others: dict[int, pulumi.Resource | pulumi.Output[str] | None] = {}
+    others: dict[int, pulumi.Resource | str | None] = {}
     for shape in RESOURCE_TREES:
         parent = parents.of(shape, group_part)
         if parent is not current:
