@@ -91,6 +91,12 @@ class Project:
     def set_domains(self, domains: list[dict[str, Any]]) -> None:
         self.write_config({**self.config(), "mailflow:domains": domains})
 
+    def set_domains_file(self, domains: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
+        """The domains in ``domains.json`` beside ``Pulumi.yaml`` (``mailflow:domainsFile``)."""
+        (self.directory / "domains.json").write_text(json.dumps(domains))
+        config = {k: v for k, v in self.config().items() if k != "mailflow:domains"}
+        self.write_config({**config, "mailflow:domainsFile": "domains.json", **(extra or {})})
+
     def preview_steps(self) -> list[dict[str, Any]]:
         """`pulumi preview --json` steps: op and URN of each planned change."""
         output = self.pulumi("preview", "--json").stdout
@@ -106,6 +112,7 @@ class Project:
 
 
 HANDWRITTEN_MAIN = """\
+import json
 from pathlib import Path
 
 import pulumi
@@ -113,7 +120,9 @@ import pulumi
 from bench.handwritten import zonefile_program
 
 config = pulumi.Config("mailflow")
-zonefile_program(config.require_object("domains"), Path(config.require_object("target")["directory"]))
+domains_file = config.get("domainsFile")
+domains = json.loads(Path(domains_file).read_text()) if domains_file else config.require_object("domains")
+zonefile_program(domains, Path(config.require_object("target")["directory"]))
 """
 
 

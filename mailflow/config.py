@@ -427,9 +427,11 @@ def _check_extra_record(record: ExtraRecord, path: str) -> list[Problem]:
     return problems
 
 
-def parse_domains(raw: Any) -> tuple[list[tuple[str, Domain]], list[Problem]]:
-    """Validate each domain on its own, so that one bad domain does not hide the others' problems."""
-    prefix = f"{NAMESPACE}:domains"
+def parse_domains(
+    raw: Any, prefix: str = f"{NAMESPACE}:domains"
+) -> tuple[list[tuple[str, Domain]], list[Problem]]:
+    """Validate each domain on its own, so that one bad domain does not hide the others' problems.
+    ``prefix`` names the list in problems: the config key, or the domains file."""
     if raw is None:
         return [], [Problem(prefix, "is required: the list of mail domains to manage")]
     if not isinstance(raw, list) or not raw:
@@ -467,24 +469,59 @@ def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``; raise ``ConfigError`` if unreadable."""
+def _read_yaml(path: Path, label: str) -> Any:
     try:
         # yaml-rs reads YAML 1.2, as Pulumi's own Go loader does, and large stack files about
         # twenty times faster than PyYAML.
-        document = yaml_rs.loads(path.read_text("utf-8"))
+        return yaml_rs.loads(path.read_text("utf-8"))
     except OSError as error:
-        raise ConfigError([Problem(str(path), f"cannot be read ({error.strerror})")]) from None
+        raise ConfigError([Problem(label, f"cannot be read ({error.strerror})")]) from None
     except yaml_rs.YAMLDecodeError as error:
-        raise ConfigError([Problem(str(path), f"is not valid YAML ({error})")]) from None
+        raise ConfigError([Problem(label, f"is not valid YAML ({error})")]) from None
+
+
+def project_directory(stack_file: Path) -> Path:
+    """The directory holding ``Pulumi.yaml`` above a stack file (else the stack file's own)."""
+    resolved = stack_file.resolve()
+    for directory in resolved.parents:
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return resolved.parent
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``, with ``domainsFile`` read;
+    raise ``ConfigError`` if unreadable."""
+    document = _read_yaml(path, str(path))
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])
-    return namespace_values(document.get("config") or {})
+    return with_domains_file(namespace_values(document.get("config") or {}), project_directory(path))
+
+
+def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
+    """``mailflow:domainsFile``, a YAML or JSON file (relative to the project directory) holding
+    the domain list, read into ``domains``. Large stacks need it: Pulumi hands a program its whole
+    config in one environment variable, which Linux caps at 128 KiB (about 400 domains)."""
+    name = values.get("domainsFile")
+    if name is None:
+        return values
+    key = f"{NAMESPACE}:domainsFile"
+    if not isinstance(name, str) or not name:
+        raise ConfigError([Problem(key, "must be the path of a YAML or JSON file holding the domain list")])
+    if values.get("domains") is not None:
+        raise ConfigError([Problem(key, f"and {NAMESPACE}:domains are both set; keep one of them")])
+    path = Path(name) if Path(name).is_absolute() else project / name
+    domains = _read_yaml(path, f"{key} ({path})")
+    if not isinstance(domains, list):
+        raise ConfigError(
+            [Problem(f"{key} ({path})", "must hold a list of domains, as mailflow:domains does")]
+        )
+    return {**values, "domains": domains, "domainsFile": name}
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
 _SETTINGS = frozenset({"production", "target", "resourceTree"})
-_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "tsigSecret"}
+_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tsigSecret"}
 
 
 def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import dns.zone
 import pytest
 
+from bench.fixtures import stack_values
 from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
@@ -139,3 +141,14 @@ def test_bad_config_fails_preview_and_up_and_changes_nothing(project: Project) -
     assert {p: b for p, b in state_after.items() if not p.name.endswith(".bak")} == {
         p: b for p, b in state_before.items() if not p.name.endswith(".bak")
     }
+
+
+def test_a_stack_too_large_for_inline_config_runs_from_a_domains_file(tmp_path: Path) -> None:
+    """Pulumi hands the program its config in one environment variable, which Linux caps at
+    128 KiB, which 300 domains inline exceed; from a domains file they plan."""
+    project = make_project(tmp_path / "large")
+    domains = stack_values(300)["domains"]
+    assert len(json.dumps(domains)) > 128 * 1024
+    project.set_domains_file(domains, {"mailflow:resourceTree": "flat"})
+    created = [s for s in project.preview_steps() if s["op"] == "create" and s["urn"].endswith("/zone")]
+    assert len(created) == 300
