@@ -90,19 +90,23 @@ CHECKPOINTS = {
 }
 
 
-def engine_cases(sizes: list[int], trees: list[str], checkpoints: list[str], workdir: Path) -> list[Case]:
+def engine_cases(
+    sizes: list[int], trees: list[str], checkpoints: list[str], checkpoint_max: int, workdir: Path
+) -> list[Case]:
     """`pulumi preview` and `up` from empty state, then a no-change `up`: zone-file target, with
-    the engine's per-step checkpoints (``default``) or one at the end (``skip``)."""
+    the engine's per-step checkpoints (``default``, up to ``checkpoint_max`` domains: beyond, their
+    cost grows with the square of the stack) or one at the end (``skip``)."""
     cases = []
     for n in sizes:
-        for mode in checkpoints:
+        modes = [mode for mode in checkpoints if mode != "default" or n <= checkpoint_max]
+        for mode in modes:
             extra_env, suffix = CHECKPOINTS[mode]
             for label, tree in programs(trees):
                 name = label.replace("[", "-").rstrip("]")
                 project = _engine_project(workdir / f"engine-{name}-{mode}-{n}", n, tree)
                 pulumi = ["pulumi", "--non-interactive", "--stack", "local"]
                 common = {"env": {**project.env(), **extra_env}, "cwd": project.directory}
-                if mode == checkpoints[0]:  # a preview writes no checkpoint
+                if mode == modes[0]:  # a preview writes no checkpoint
                     cases.append(
                         Case(
                             "engine",
@@ -292,6 +296,12 @@ def main() -> None:
         default="default,skip",
         help="engine runs with per-step checkpoints (default) and/or PULUMI_SKIP_CHECKPOINTS (skip)",
     )
+    parser.add_argument(
+        "--engine-checkpoint-max",
+        type=int,
+        default=100,
+        help="largest size run with per-step checkpoints, whose cost grows with the square of the stack",
+    )
     parser.add_argument("--peer-sizes", default="1,100,1000")
     args = parser.parse_args()
     groups = set(args.groups.split(","))
@@ -305,9 +315,9 @@ def main() -> None:
         if "mocks" in groups:
             cases += mocks_cases(_sizes(args.mocks_sizes), trees)
         if "engine" in groups:
-            cases += engine_cases(
-                _sizes(args.engine_sizes), trees, args.engine_checkpoints.split(","), workdir
-            )
+            checkpoints = args.engine_checkpoints.split(",")
+            sizes = _sizes(args.engine_sizes)
+            cases += engine_cases(sizes, trees, checkpoints, args.engine_checkpoint_max, workdir)
         if "peer" in groups:
             cases += peer_cases(_sizes(args.peer_sizes), workdir)
         try:

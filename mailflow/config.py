@@ -501,7 +501,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
     """``mailflow:domainsFile``, a YAML or JSON file (relative to the project directory) holding
     the domain list, read into ``domains``. Large stacks need it: Pulumi hands a program its whole
-    config in one environment variable, which Linux caps at 128 KiB (about 400 domains)."""
+    config in one environment variable, which Linux caps at 128 KiB (a few hundred domains)."""
     name = values.get("domainsFile")
     if name is None:
         return values
