@@ -96,9 +96,10 @@ def register_domain(
             parents.parts[part] = TopologyPart(part, plan.domain, pulumi.ResourceOptions(parent=component))
     for group in groups:
         _register_group(plan, target, group, parents, tree, protect_routing)
+    outputs = domain_outputs(plan)
     if component is not None:
-        component.finish(plan)
-    return domain_outputs(plan)
+        component.finish(outputs)
+    return outputs
 
 
 def _register_group(
@@ -125,8 +126,7 @@ class MailFlowDomain(pulumi.ComponentResource):
     def __init__(self, plan: DomainPlan, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(DOMAIN_TYPE, plan.domain, None, opts)
 
-    def finish(self, plan: DomainPlan) -> None:
+    def finish(self, outputs: dict[str, Any]) -> None:
         """Register the summary outputs. The record list is exported once, by the stack; kept on
         every component too it would double the state that the engine writes after each step."""
-        outputs = domain_outputs(plan)
         self.register_outputs({key: value for key, value in outputs.items() if key != "records"})
