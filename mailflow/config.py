@@ -428,10 +428,11 @@ def _check_extra_record(record: ExtraRecord, path: str) -> list[Problem]:
 
 
 def parse_domains(
-    raw: Any, prefix: str = f"{NAMESPACE}:domains"
+    raw: Any, domains_file: str | None = None
 ) -> tuple[list[tuple[str, Domain]], list[Problem]]:
     """Validate each domain on its own, so that one bad domain does not hide the others' problems.
-    ``prefix`` names the list in problems: the config key, or the domains file."""
+    Problems name the list by its config key, or by the domains file it was read from."""
+    prefix = domains_file or f"{NAMESPACE}:domains"
     if raw is None:
         return [], [Problem(prefix, "is required: the list of mail domains to manage")]
     if not isinstance(raw, list) or not raw:

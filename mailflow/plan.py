@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailflow.config import (
-    NAMESPACE,
     Domain,
     StackSettings,
     Topology,
@@ -227,9 +226,7 @@ def plan_stack(values: Mapping[str, Any], resolver: Resolver | None = None) -> S
 
 def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None) -> StackPlan:
     settings, problems = parse_settings(values)
-    domains_file = values.get("domainsFile")
-    prefix = f"{NAMESPACE}:domains" if domains_file is None else str(domains_file)
-    parsed, domain_problems = parse_domains(values.get("domains"), prefix)
+    parsed, domain_problems = parse_domains(values.get("domains"), values.get("domainsFile"))
     problems.extend(domain_problems)
     counter = LookupCounter(resolver or bundled_snapshot())
     plans: list[DomainPlan] = []
