@@ -24,7 +24,12 @@ def seed_domain(index: int) -> dict[str, Any]:
         },
         "exchangeOnline": {
             "verification": f"MS=ms{index:08d}",
-            "dkim": {"initialDomain": f"contoso{index}.onmicrosoft.com"},
+            "mxHost": f"contoso{index}-com.mail.protection.outlook.com",
+            "autodiscover": {"target": "on-premises", "host": f"mail.{name}"},
+            "dkim": {
+                s: f"{s}-contoso{index}-com._domainkey.contoso{index}.onmicrosoft.com"
+                for s in ("selector1", "selector2")
+            },
         },
         "onPremises": {"ips": [f"131.107.{index // 256 % 256}.{index % 256}"], "smartHost": f"mail.{name}"},
         "dmarc": {"policy": "quarantine", "rua": [f"mailto:dmarc@{name}"]},

@@ -20,19 +20,17 @@ def _records(domain: dict[str, Any]) -> list[tuple[str, str, Any]]:
     spf = " ".join(
         ["v=spf1", *vendor["spf"], *(f"ip4:{ip}" for ip in domain["onPremises"]["ips"]), SPF_INCLUDE, "-all"]
     )
-    initial = domain["exchangeOnline"]["dkim"]["initialDomain"]
-    token = name.replace(".", "-")
+    exchange_online = domain["exchangeOnline"]
     dmarc = f"v=DMARC1; p={domain['dmarc']['policy']}; rua={','.join(domain['dmarc']['rua'])}"
     records: list[tuple[str, str, Any]] = [(name, "MX", (mx["priority"], mx["host"])) for mx in vendor["mx"]]
     records += [
-        (name, "TXT", domain["exchangeOnline"]["verification"]),
+        (name, "TXT", exchange_online["verification"]),
         (name, "TXT", spf),
         (f"_dmarc.{name}", "TXT", dmarc),
-        (f"autodiscover.{name}", "CNAME", "autodiscover.outlook.com"),
+        (f"autodiscover.{name}", "CNAME", exchange_online["autodiscover"]["host"]),
     ]
     records += [
-        (f"{s}._domainkey.{name}", "CNAME", f"{s}-{token}._domainkey.{initial}")
-        for s in ("selector1", "selector2")
+        (f"{s}._domainkey.{name}", "CNAME", exchange_online["dkim"][s]) for s in ("selector1", "selector2")
     ]
     return records
 

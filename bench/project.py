@@ -132,9 +132,9 @@ def make_project(
     secrets: dict[str, str] | None = None,
     handwritten: bool = False,
 ) -> Project:
-    """Copy the program (or the hand-written baseline) and the local stack; zone files go to
-    ``directory/zones`` unless another ``target`` is given; ``secrets`` are set with
-    ``pulumi config set --secret``."""
+    """Copy the program (or the hand-written baseline) and the local stack with its tenant file;
+    zone files go to ``directory/zones`` unless another ``target`` is given; ``secrets`` are set
+    with ``pulumi config set --secret``."""
     directory.mkdir(parents=True, exist_ok=True)
     if handwritten:
         (directory / "__main__.py").write_text(HANDWRITTEN_MAIN)
@@ -145,6 +145,7 @@ def make_project(
     (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
     (directory / "stacks").mkdir(exist_ok=True)
     shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", directory / "stacks" / "Pulumi.local.yaml")
+    shutil.copytree(ROOT / "stacks" / "tenant", directory / "stacks" / "tenant")
     created = Project(directory)
     created.state.mkdir()
     target = target or {"kind": "zonefile", "directory": str(created.zones)}

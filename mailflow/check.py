@@ -1,5 +1,6 @@
 """`mailflow check`: compare live DNS with the plan: missing, unexpected and different records,
-duplicate SPF, missing DMARC, and the SPF lookup count with the includes as published today."""
+duplicate SPF, missing DMARC, and the SPF lookup count with the includes as published today; with
+``--tenant``, the tenant file's expectations too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import asdict, dataclass
 import dns.flags
 import dns.resolver
 
+from mailflow.config import ON_PREMISES_TOPOLOGIES
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
 from mailflow.resolvers import LiveResolver
@@ -120,15 +122,67 @@ def check_domain(plan: DomainPlan, resolver: dns.resolver.Resolver, counter: Loo
     return DomainReport(plan.domain, lookups, tuple(findings))
 
 
+def tenant_findings(plan: DomainPlan) -> list[Finding]:
+    """What the tenant file expects that the plan does not publish, and the domain's state in the
+    tenant. Values the topology deliberately routes elsewhere (the MX of a third party in front,
+    autodiscover on-premises in hybrid) are not drift."""
+    tenant, domain = plan.tenant, plan.domain
+    apex = f"{domain}."
+    if tenant is None:
+        return [Finding(domain, apex, "-", "not in the tenant file (run mailflow tenant pull)")]
+    findings = []
+    published = {(r.name, r.type): r.value for r in plan.records}
+    if not tenant.graph.verified:
+        findings.append(Finding(domain, apex, "-", "not verified in the tenant"))
+    elif "Email" not in tenant.graph.supported_services:
+        findings.append(Finding(domain, apex, "-", "Email is not a service of the domain in the tenant"))
+    if tenant.graph.mx and tenant.graph.mx.host != plan.exo_mx_host:
+        findings.append(
+            Finding(
+                domain,
+                apex,
+                "MX",
+                "tenant expects another Exchange Online host",
+                f"{tenant.graph.mx.host}.",
+                f"{plan.exo_mx_host}.",
+            )
+        )
+    expected: dict[str, str] = {}
+    if plan.topology not in ON_PREMISES_TOPOLOGIES and "autodiscover" in tenant.graph.cnames:
+        expected["autodiscover"] = tenant.graph.cnames["autodiscover"]
+    if tenant.exchange_online and tenant.exchange_online.dkim:
+        dkim = tenant.exchange_online.dkim
+        expected.update({"selector1._domainkey": dkim.selector1, "selector2._domainkey": dkim.selector2})
+    for relative, target in expected.items():
+        name = f"{relative}.{apex}"
+        value = published.get((name, "CNAME"))
+        if value != f"{target}.":
+            findings.append(
+                Finding(
+                    domain, name, "CNAME", "tenant expects, stack does not publish", f"{target}.", value or ""
+                )
+            )
+    return findings
+
+
 def check_stack(
-    plan: StackPlan, nameserver: tuple[str, int] | None = None, timeout: float = 5.0
+    plan: StackPlan, nameserver: tuple[str, int] | None = None, timeout: float = 5.0, tenant: bool = False
 ) -> CheckReport:
-    """Query each planned record set (the system resolver, or ``nameserver``) and compare."""
+    """Query each planned record set (the system resolver, or ``nameserver``) and compare; with
+    ``tenant``, also compare the plan with the stack's tenant file."""
     live = (
         LiveResolver([nameserver[0]], nameserver[1], timeout) if nameserver else LiveResolver(timeout=timeout)
     )
     counter = LookupCounter(live)
-    return CheckReport(tuple(check_domain(domain, live.resolver, counter) for domain in plan.domains))
+    reports = []
+    for domain in plan.domains:
+        report = check_domain(domain, live.resolver, counter)
+        if tenant:
+            report = DomainReport(
+                report.domain, report.spf_lookups, (*tenant_findings(domain), *report.findings)
+            )
+        reports.append(report)
+    return CheckReport(tuple(reports))
 
 
 def report_json(report: CheckReport) -> str:

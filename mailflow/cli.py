@@ -1,5 +1,6 @@
 """Command line: ``mailflow plan`` prints the records a stack plans, ``mailflow connectors`` the
-Exchange Online connector script, ``mailflow check`` compares live DNS with the plan."""
+Exchange Online connector script, ``mailflow check`` compares live DNS with the plan, ``mailflow
+tenant`` reads the values Microsoft assigned from the tenant."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mailflow.config import read_stack_file
-from mailflow.errors import ConfigError
+from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.render import plan_json, plan_table, plan_zone
 from mailflow.resolvers import LiveResolver, Resolver
+from mailflow.tenant import TENANT_FILE_KEY
 
-EXIT_OK, EXIT_DRIFT, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_TENANT = 0, 1, 2, 3
+STRICT_HELP = (
+    "refuse values Microsoft assigns that are derived rather than read from the tenant file or set "
+    "in config (as mailflow:strict: true does)"
+)
 
 RENDERERS: dict[str, Callable[[StackPlan], str]] = {
     "table": plan_table,
@@ -50,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="IP[:PORT]",
         help="with --live-spf: ask this server instead of the system resolver",
     )
+    plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
     connectors = commands.add_parser(
         "connectors", help="print the Exchange Online PowerShell script for the stack's connectors"
     )
@@ -67,7 +75,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", choices=["table", "json"], default="table")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds per DNS query")
+    check.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    check.add_argument(
+        "--tenant",
+        action="store_true",
+        help="also compare with the stack's tenant file: a value Microsoft expects that the stack "
+        "does not publish is drift",
+    )
+    _tenant_parser(commands)
     return parser
+
+
+def _tenant_parser(commands: Any) -> None:
+    from mailflow.graph import AUTH_METHODS
+
+    tenant = commands.add_parser("tenant", help="read the values Microsoft assigned from the tenant")
+    actions = tenant.add_subparsers(dest="action", required=True)
+    pull = actions.add_parser(
+        "pull",
+        help="read each domain from Microsoft Graph (and an Exchange Online export) into the tenant file",
+    )
+    pull.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml (names mailflow:tenantFile)")
+    pull.add_argument(
+        "--exo-json", type=Path, metavar="FILE", help="merge the export `mailflow tenant script` writes"
+    )
+    pull.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the committed tenant file differs from the tenant",
+    )
+    pull.add_argument(
+        "--auth",
+        choices=AUTH_METHODS,
+        default="default",
+        help="how to sign in (default: the pipeline's environment or workload identity, a managed "
+        "identity, then the Azure CLI)",
+    )
+    pull.add_argument("--timeout", type=float, default=30.0, help="seconds per Graph request")
+    script = actions.add_parser(
+        "script", help="print the Exchange Online PowerShell that exports DKIM, DNSSEC and domain type"
+    )
+    script.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    script.add_argument("--output", default="exo-export.json", help="the file the script writes")
 
 
 def _resolver(args: argparse.Namespace) -> Resolver | None:
@@ -100,7 +149,7 @@ def _check(args: argparse.Namespace, plan: StackPlan) -> int:
     from mailflow.check import check_stack, report_json, report_table
 
     try:
-        report = check_stack(plan, args.nameserver, args.timeout)
+        report = check_stack(plan, args.nameserver, args.timeout, tenant=args.tenant)
     except dns.exception.DNSException as error:
         print(f"mailflow check: DNS query failed: {error}", file=sys.stderr)
         return EXIT_DRIFT
@@ -108,12 +157,50 @@ def _check(args: argparse.Namespace, plan: StackPlan) -> int:
     return EXIT_DRIFT if report.drift else EXIT_OK
 
 
+def _tenant(args: argparse.Namespace) -> int:
+    from mailflow.exo import export_script
+    from mailflow.graph import TenantReadError, credential
+    from mailflow.pull import differences, pull, stack_domains, write_tenant
+
+    values = read_stack_file(args.stackfile, tenant=False)
+    if args.action == "script":
+        sys.stdout.write(export_script((name for name, _ in stack_domains(values)), args.output))
+        return EXIT_OK
+    try:
+        pulled = pull(
+            values, args.stackfile, lambda cloud: credential(args.auth, cloud), args.exo_json, args.timeout
+        )
+    except TenantReadError as error:
+        print(f"mailflow tenant pull: could not read the tenant:\n{error}", file=sys.stderr)
+        return EXIT_TENANT
+    for note in pulled.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.check:
+        changes = differences(pulled) if pulled.changed else []
+        for change in changes:
+            print(change)
+        print(f"{pulled.path}: {'differs from the tenant' if changes else 'matches the tenant'}")
+        return EXIT_DRIFT if changes else EXIT_OK
+    write_tenant(pulled)
+    print(
+        f"{pulled.path}: {'updated' if pulled.changed else 'unchanged'} "
+        f"({len(pulled.tenant.domains)} domains)"
+    )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "tenant":
+            return _tenant(args)
         plan = plan_stack(
-            read_stack_file(args.stackfile), _resolver(args) if args.command == "plan" else None
+            read_stack_file(args.stackfile),
+            _resolver(args) if args.command == "plan" else None,
+            strict=getattr(args, "strict", False),
         )
+        if args.command == "check" and args.tenant and plan.tenant_file is None:
+            raise ConfigError([Problem(TENANT_FILE_KEY, "is required by check --tenant")])
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return EXIT_CONFIG

@@ -18,7 +18,16 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import yaml_rs
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 from mailflow.errors import ConfigError, Problem
@@ -130,16 +139,44 @@ class DkimSelectors(Model):
     initial_domain: HostName | None = None
 
 
-Cloud = Literal["commercial", "gcc-high", "china"]
+Cloud = Literal["commercial", "gcc-high", "dod", "china"]
+CLOUD_NAMES: tuple[Cloud, ...] = ("commercial", "gcc-high", "dod", "china")
+
+
+class Autodiscover(Model):
+    """Where ``autodiscover.<domain>`` points: Exchange Online (all mailboxes in the cloud), the
+    on-premises Exchange servers (hybrid, until the migration ends), or no record at all."""
+
+    target: Literal["exchange-online", "on-premises", "none"]
+    host: HostName | None = None
+    """The on-premises Autodiscover host (CNAME target), e.g. ``mail.contoso.com``."""
+
+
+def _autodiscover_form(value: Any) -> str:
+    return "setting" if isinstance(value, dict | Autodiscover) else "switch"
+
+
+AutodiscoverSetting = Annotated[
+    Annotated[bool, Tag("switch")] | Annotated[Autodiscover, Tag("setting")],
+    Discriminator(_autodiscover_form),
+]
+_UNION_TAGS = frozenset({"switch", "setting"})
+"""Names pydantic gives the members of a tagged union in error locations; no config path has them."""
 
 
 class ExchangeOnline(Model):
     mx_host: HostName | None = None
-    mx_priority: Annotated[int, Field(ge=0, le=65535)] = 0
+    mx_priority: Annotated[int, Field(ge=0, le=65535)] | None = None
+    """Default: the tenant's preference, else 0."""
     verification: Annotated[str, Field(pattern=r"^MS=ms\d{8}$")] | None = None
-    autodiscover: bool = True
+    autodiscover: AutodiscoverSetting | None = None
+    """Unset: Exchange Online for the exchange-online and third-party-front topologies; no record,
+    with a warning, for the hybrid ones. ``true`` / ``false``: Exchange Online / no record."""
     dkim: DkimSelectors | None = None
     cloud: Cloud = "commercial"
+    initial_domain: HostName | None = None
+    """The tenant's initial domain (``contoso.onmicrosoft.us``): GCC High and DoD MX hosts are
+    derived from its first label when no tenant file gives the host."""
     centralized_mail_transport: bool = False
     """Route all outbound mail through on-premises (``RouteAllMessagesViaOnPremises``)."""
 
@@ -293,12 +330,16 @@ class StackSettings(Model):
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
     target: Target = ZoneFileTarget()
     resource_tree: ResourceTree = "parts"
+    strict: bool = False
+    """Refuse every value Microsoft assigns that is derived rather than read from the tenant or
+    set in config (as ``--strict`` does on the command line)."""
 
 
 def _format_loc(prefix: str, loc: Sequence[str | int]) -> str:
     path = prefix
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if part not in _UNION_TAGS:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
 
@@ -361,15 +402,17 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
             Problem(f"{path}.onPremises.mxHost", "is required by hybrid-onprem-front: the MX points to it")
         )
     exo = domain.exchange_online
-    if exo.mx_host is None and "-" in domain.name:
+    problems.extend(_check_autodiscover(domain, path))
+    dkim = exo.dkim
+    if dkim is not None and dkim.initial_domain is not None and "-" in domain.name:
         problems.append(
             Problem(
-                f"{path}.exchangeOnline.mxHost",
-                f"is required because '{domain.name}' contains '-': Microsoft assigns its MX host "
-                "(Microsoft 365 admin center > Domains > DNS records), it cannot be derived",
+                f"{path}.exchangeOnline.dkim.initialDomain",
+                f"cannot derive DKIM targets for '{domain.name}': Microsoft assigns the token of a "
+                "domain containing '-'; set selector1 and selector2 from Get-DkimSigningConfig, "
+                "or use a tenant file (mailflow tenant pull)",
             )
         )
-    dkim = exo.dkim
     if dkim is not None:
         explicit = dkim.selector1 is not None or dkim.selector2 is not None
         if explicit and dkim.initial_domain is not None:
@@ -401,6 +444,25 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
     for index, record in enumerate(domain.extra_records):
         problems.extend(_check_extra_record(record, f"{path}.extraRecords[{index}]"))
     return problems
+
+
+def _check_autodiscover(domain: Domain, path: str) -> list[Problem]:
+    setting = domain.exchange_online.autodiscover
+    if not isinstance(setting, Autodiscover):
+        return []
+    key = f"{path}.exchangeOnline.autodiscover"
+    if setting.target == "on-premises" and setting.host is None:
+        return [Problem(f"{key}.host", "is required by target on-premises: the Exchange server's host name")]
+    if setting.target != "on-premises" and setting.host is not None:
+        return [Problem(f"{key}.host", f"is only used by target on-premises, not {setting.target}")]
+    if setting.target == "on-premises" and domain.topology not in ON_PREMISES_TOPOLOGIES:
+        return [
+            Problem(
+                f"{key}.target",
+                f"on-premises is for the hybrid topologies; {domain.topology} has no on-premises servers",
+            )
+        ]
+    return []
 
 
 def _check_extra_record(record: ExtraRecord, path: str) -> list[Problem]:
@@ -470,11 +532,11 @@ def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _read_yaml(path: Path, label: str) -> Any:
+def read_yaml(path: Path, label: str) -> Any:
     try:
         # yaml-rs reads YAML 1.2, as Pulumi's own Go loader does, and large stack files about
         # twenty times faster than PyYAML.
-        return yaml_rs.loads(path.read_text("utf-8"))
+        return yaml_rs.loads(path.read_text("utf-8-sig"))
     except OSError as error:
         raise ConfigError([Problem(label, f"cannot be read ({error.strerror})")]) from None
     except yaml_rs.YAMLDecodeError as error:
@@ -490,13 +552,29 @@ def project_directory(stack_file: Path) -> Path:
     return resolved.parent
 
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml``, with ``domainsFile`` read;
-    raise ``ConfigError`` if unreadable."""
-    document = _read_yaml(path, str(path))
+def read_stack_file(path: Path, tenant: bool = True) -> dict[str, Any]:
+    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml`` with the files it names read
+    (the tenant file too, unless ``tenant`` is false); raise ``ConfigError`` if unreadable."""
+    document = read_yaml(path, str(path))
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])
-    return with_domains_file(namespace_values(document.get("config") or {}), project_directory(path))
+    values = namespace_values(document.get("config") or {})
+    return with_files(values, project_directory(path), tenant)
+
+
+def with_files(values: dict[str, Any], project: Path, tenant: bool = True) -> dict[str, Any]:
+    """The files a stack names, read: ``domainsFile`` into ``domains``, ``tenantFile`` into
+    ``tenant`` (a ``TenantFile``)."""
+    if "tenant" in values:
+        raise ConfigError(
+            [Problem(f"{NAMESPACE}:tenant", "is not a known setting; did you mean tenantFile?")]
+        )
+    values = with_domains_file(values, project)
+    if not tenant or values.get("tenantFile") is None:
+        return values
+    from mailflow.tenant import read_tenant_file
+
+    return {**values, "tenant": read_tenant_file(values["tenantFile"], project)}
 
 
 def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
@@ -512,7 +590,7 @@ def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
     if values.get("domains") is not None:
         raise ConfigError([Problem(key, f"and {NAMESPACE}:domains are both set; keep one of them")])
     path = Path(name) if Path(name).is_absolute() else project / name
-    domains = _read_yaml(path, f"{key} ({path})")
+    domains = read_yaml(path, f"{key} ({path})")
     if not isinstance(domains, list):
         raise ConfigError(
             [Problem(f"{key} ({path})", "must hold a list of domains, as mailflow:domains does")]
@@ -521,8 +599,8 @@ def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
-_SETTINGS = frozenset({"production", "target", "resourceTree"})
-_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tsigSecret"}
+_SETTINGS = frozenset({"production", "target", "resourceTree", "strict"})
+_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", "tsigSecret"}
 
 
 def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:

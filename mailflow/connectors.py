@@ -12,6 +12,7 @@ from enum import StrEnum
 from mailflow.config import ON_PREMISES_TOPOLOGIES
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import DomainPlan, StackPlan
+from mailflow.powershell import quote
 from mailflow.topology import third_party_sends_outbound
 
 MAX_NAME_LENGTH = 64
@@ -21,8 +22,6 @@ MIN_SENDER_PREFIX = 24
 RFC1918_NETWORKS = tuple(
     ipaddress.IPv4Network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
-# PowerShell also ends a single-quoted string at the typographic single quotes.
-_POWERSHELL_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 
 
 class Direction(StrEnum):
@@ -476,7 +475,7 @@ def render_script(connector_plan: ConnectorPlan) -> str:
 
 def _connector_lines(connector: Connector) -> list[str]:
     cmdlet = f"{connector.direction}Connector"
-    name = _quote(connector.name)
+    name = quote(connector.name)
     arguments = " ".join(
         f"-{parameter.name} {_powershell(parameter.value)}" for parameter in connector.parameters
     )
@@ -506,13 +505,8 @@ def _powershell(value: ParameterValue) -> str:
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, str):
-        return _quote(value)
-    return "@(" + ",".join(_quote(item) for item in value) + ")"
-
-
-def _quote(text: str) -> str:
-    """A single-quoted PowerShell string: nothing inside is expanded, quotes are doubled."""
-    return "'" + "".join(char * 2 if char in _POWERSHELL_QUOTES else char for char in text) + "'"
+        return quote(value)
+    return "@(" + ",".join(quote(item) for item in value) + ")"
 
 
 def _comment(text: str) -> str:

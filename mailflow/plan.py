@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailflow.assigned import STRICT_REASON, assign, mx_microsoft_problems
 from mailflow.config import (
     Domain,
     StackSettings,
@@ -18,6 +19,7 @@ from mailflow.config import (
     parse_settings,
 )
 from mailflow.errors import ConfigError, Problem
+from mailflow.names import fqdn
 from mailflow.records import (
     Record,
     exchange_online_records,
@@ -37,6 +39,7 @@ from mailflow.spf import (
     SpfTerm,
     build_record,
 )
+from mailflow.tenant import TENANT_FILE_KEY, TenantDomain, TenantFile
 from mailflow.topology import route
 
 
@@ -55,12 +58,17 @@ class DomainPlan:
     mta_sts_policy: str | None
     warnings: tuple[Problem, ...]
     config: Domain
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each value Microsoft assigns came from (``exoMxHost``, ``dkim``, ``autodiscover``)."""
+    tenant: TenantDomain | None = None
 
 
 @dataclass(frozen=True)
 class StackPlan:
     domains: tuple[DomainPlan, ...]
     settings: StackSettings = field(default_factory=StackSettings)
+    tenant_file: str | None = None
+    """``mailflow:tenantFile`` as the stack names it, when it has one."""
 
     @property
     def records(self) -> tuple[Record, ...]:
@@ -164,24 +172,42 @@ def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
     return warnings
 
 
-def plan_domain(domain: Domain, path: str, counter: LookupCounter) -> DomainPlan:
-    """The records of one validated domain; raise ``ConfigError`` if its SPF cannot be published."""
-    routing = route(domain)
+def plan_domain(
+    domain: Domain,
+    path: str,
+    counter: LookupCounter,
+    tenant: TenantDomain | None = None,
+    tenant_label: str = TENANT_FILE_KEY,
+    strict: bool = False,
+) -> DomainPlan:
+    """The records of one validated domain; raise ``ConfigError`` if they cannot be published, or
+    in ``strict`` mode if a value Microsoft assigns had to be derived."""
+    assigned = assign(domain, path, tenant, tenant_label)
+    routing = route(domain, assigned.exo_mx)
     spf_record = build_record(routing.spf_terms, domain.spf.all)
     spf = spf_record.text
     count = counter.count(spf_record.terms)
     problems, warnings = _spf_problems(path, counter, spf, count, spf_record.terms)
+    if strict:
+        problems.extend(Problem(p.path, f"{p.message} ({STRICT_REASON})") for p in assigned.derived)
+    else:
+        warnings.extend(assigned.derived)
+    warnings.extend(assigned.warnings)
 
     records = [
         *mx_records(domain.name, domain.ttl, routing.mx, routing.mx_part),
         txt(domain.name, "@", domain.ttl, spf, "spf"),
-        *exchange_online_records(domain),
-        *optional_records(domain),
+        *exchange_online_records(domain, assigned),
+        *optional_records(domain, assigned.cnames),
         *(extra_record(domain, extra) for extra in domain.extra_records),
     ]
     ordered = sort_records(domain.name, records)
     if domain.extra_records:
         problems.extend(_rrset_problems(path, ordered))
+    apex_mx = [str(r.data[1]).rstrip(".") for r in ordered if r.type == "MX" and r.name == fqdn(domain.name)]
+    mx_problems, mx_warnings = mx_microsoft_problems(path, assigned.exo_mx, apex_mx, tenant)
+    problems.extend(mx_problems)
+    warnings.extend(mx_warnings)
     if problems:
         raise ConfigError(problems)
     warnings.extend(_dmarc_warnings(domain, path))
@@ -198,6 +224,8 @@ def plan_domain(domain: Domain, path: str, counter: LookupCounter) -> DomainPlan
         policy,
         tuple(warnings),
         domain,
+        assigned.sources,
+        tenant,
     )
 
 
@@ -217,29 +245,35 @@ def _without_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def plan_stack(values: Mapping[str, Any], resolver: Resolver | None = None) -> StackPlan:
+def plan_stack(
+    values: Mapping[str, Any], resolver: Resolver | None = None, strict: bool = False
+) -> StackPlan:
     """Validate the ``mailflow`` namespace and plan every domain, or raise one ``ConfigError``
-    holding every problem found."""
+    holding every problem found. ``strict`` (or ``mailflow:strict``) refuses derived values."""
     with _without_gc_pauses():
-        return _plan_stack(values, resolver)
+        return _plan_stack(values, resolver, strict)
 
 
-def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None) -> StackPlan:
+def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None, strict: bool) -> StackPlan:
     settings, problems = parse_settings(values)
     parsed, domain_problems = parse_domains(values.get("domains"), values.get("domainsFile"))
     problems.extend(domain_problems)
     counter = LookupCounter(resolver or bundled_snapshot())
+    strict = strict or (settings is not None and settings.strict)
+    tenant: TenantFile | None = values.get("tenant")
+    tenant_label = str(values.get("tenantFile") or TENANT_FILE_KEY)
     plans: list[DomainPlan] = []
     for path, domain in parsed:
         if settings is not None:
             problems.extend(check_target_keys(domain, path, settings))
+        tenant_domain = tenant.domains.get(domain.name) if tenant else None
         try:
-            plans.append(plan_domain(domain, path, counter))
+            plans.append(plan_domain(domain, path, counter, tenant_domain, tenant_label, strict))
         except ConfigError as error:
             problems.extend(error.problems)
     if problems or settings is None:
         raise ConfigError(sorted(problems, key=_path_order))
-    return StackPlan(tuple(plans), settings)
+    return StackPlan(tuple(plans), settings, values.get("tenantFile"))
 
 
 def _path_order(problem: Problem) -> tuple[int, str]:

@@ -12,14 +12,14 @@ from typing import Any
 import pulumi
 
 from mailflow.components import register_domain
-from mailflow.config import NAMESPACE, with_domains_file
+from mailflow.config import NAMESPACE, with_files
 from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.targets import Target, load_target
 
 OBJECT_KEYS = ("domains", "target")
-SCALAR_KEYS = ("production", "resourceTree", "domainsFile")
+SCALAR_KEYS = ("production", "resourceTree", "domainsFile", "tenantFile", "strict")
 
 
 def config_values(config: pulumi.Config) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def run() -> dict[str, Any]:
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
     try:
         config = pulumi.Config(NAMESPACE)
-        plan = plan_stack(with_domains_file(config_values(config), Path.cwd()))
+        plan = plan_stack(with_files(config_values(config), Path.cwd()))
         check_secrets(plan, config)
         connector_plan = plan_connectors(plan)
         target = load_target(plan.settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from typing import Any
@@ -17,16 +17,20 @@ import dns.rdtypes.ANY.MX
 import dns.rdtypes.ANY.TXT
 import dns.rdtypes.IN.SRV
 
+from mailflow.assigned import Assigned
 from mailflow.config import Dmarc, Domain, ExtraRecord, MtaSts, TlsRpt
 from mailflow.names import fqdn
 from mailflow.spf import split_strings
-from mailflow.topology import CLOUDS, DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarget
+from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarget
 
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
 _STRUCTURED_TYPES = frozenset({"MX", "TXT", "CNAME", "SRV"})
 _TYPE_RANK = {rtype: rank for rank, rtype in enumerate(RECORD_TYPE_ORDER)}
-DKIM_SELECTORS = ("selector1", "selector2")
+MDM_CNAMES = {
+    "enterpriseregistration": "enterpriseregistration.windows.net",
+    "enterpriseenrollment": "enterpriseenrollment-s.manage.microsoft.com",
+}
 
 
 @cache
@@ -147,35 +151,23 @@ def tls_rpt_text(tls_rpt: TlsRpt) -> str:
     return f"v=TLSRPTv1; rua={','.join(tls_rpt.rua)}"
 
 
-def dkim_targets(domain: Domain) -> dict[str, str]:
-    """Selector CNAME targets: from config, or the old format derived from the initial domain."""
-    dkim = domain.exchange_online.dkim
-    if dkim is None:
-        return {}
-    if dkim.initial_domain is not None:
-        token = domain.name.replace(".", "-")
-        return {s: f"{s}-{token}._domainkey.{dkim.initial_domain}" for s in DKIM_SELECTORS}
-    assert dkim.selector1 is not None and dkim.selector2 is not None
-    return {"selector1": dkim.selector1, "selector2": dkim.selector2}
-
-
-def exchange_online_records(domain: Domain) -> list[Record]:
+def exchange_online_records(domain: Domain, assigned: Assigned) -> list[Record]:
     """Ownership TXT, autodiscover and DKIM CNAMEs that Microsoft 365 asks for."""
     zone, ttl, exo = domain.name, domain.ttl, domain.exchange_online
     records: list[Record] = []
     if exo.verification:
         records.append(txt(zone, "@", ttl, exo.verification, "verification", EXCHANGE_ONLINE_PART))
-    if exo.autodiscover:
-        records.append(cname(zone, "autodiscover", ttl, CLOUDS[exo.cloud].autodiscover))
+    if assigned.autodiscover is not None:
+        records.append(cname(zone, "autodiscover", ttl, assigned.autodiscover))
     records.extend(
-        cname(zone, f"{selector}._domainkey", ttl, target)
-        for selector, target in dkim_targets(domain).items()
+        cname(zone, f"{selector}._domainkey", ttl, target) for selector, target in assigned.dkim.items()
     )
     return records
 
 
-def optional_records(domain: Domain) -> list[Record]:
-    """DMARC, MTA-STS, TLS-RPT, device management and Skype for Business records when asked for."""
+def optional_records(domain: Domain, tenant_cnames: Mapping[str, str]) -> list[Record]:
+    """DMARC, MTA-STS, TLS-RPT, device management and Skype for Business records when asked for;
+    device management CNAMEs go where the tenant says, else to Microsoft's documented hosts."""
     zone, ttl = domain.name, domain.ttl
     records: list[Record] = []
     if domain.dmarc:
@@ -187,10 +179,8 @@ def optional_records(domain: Domain) -> list[Record]:
     if domain.tls_rpt:
         records.append(txt(zone, "_smtp._tls", ttl, tls_rpt_text(domain.tls_rpt), "tls-rpt"))
     if domain.mdm:
-        records.append(cname(zone, "enterpriseregistration", ttl, "enterpriseregistration.windows.net"))
-        records.append(
-            cname(zone, "enterpriseenrollment", ttl, "enterpriseenrollment-s.manage.microsoft.com")
-        )
+        for relative, target in MDM_CNAMES.items():
+            records.append(cname(zone, relative, ttl, tenant_cnames.get(relative, target)))
     if domain.skype_for_business:
         records.append(srv(zone, "_sipfederationtls._tcp", ttl, 100, 1, 5061, "sipfed.online.lync.com"))
         records.append(srv(zone, "_sip._tls", ttl, 100, 1, 443, "sipdir.online.lync.com"))
@@ -201,12 +191,11 @@ def optional_records(domain: Domain) -> list[Record]:
 
 def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
     """A record from ``extraRecords``, its value normalised to presentation format."""
-    record = Record(
-        owner(domain.name, extra.name), extra.type, extra.ttl or domain.ttl, (extra.value,), domain.name
-    )
-    rdata = record.rdata
-    data = _fields(rdata) if extra.type in ("MX", "TXT", "CNAME", "SRV") else (rdata.to_text(),)
-    return Record(record.name, record.type, record.ttl, data, domain.name, _extra_slot(rdata))
+    rdtype = dns.rdatatype.from_text(extra.type)
+    rdata = dns.rdata.from_text(_IN, rdtype, extra.value, origin=dns_name(fqdn(domain.name)))
+    data = _fields(rdata) if extra.type in _STRUCTURED_TYPES else (rdata.to_text(),)
+    name = owner(domain.name, extra.name)
+    return Record(name, extra.type, extra.ttl or domain.ttl, data, domain.name, _extra_slot(rdata))
 
 
 def _extra_slot(rdata: dns.rdata.Rdata) -> str:

@@ -50,7 +50,8 @@ def plan_table(plan: StackPlan) -> str:
         if domain.spf_lookups.unresolved:
             lookups += " (some includes not counted offline)"
         lines.append(f"{domain.domain}  [{domain.topology}]")
-        lines.append(f"  Exchange Online MX host: {domain.exo_mx_host}")
+        source = domain.sources.get("exoMxHost")
+        lines.append(f"  Exchange Online MX host: {domain.exo_mx_host}" + (f" ({source})" if source else ""))
         if domain.relay_host:
             lines.append(f"  third party relays inbound mail to: {domain.relay_host}")
         lines.append(f"  SPF DNS lookups: {lookups}")

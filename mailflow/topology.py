@@ -27,8 +27,12 @@ CLOUDS: dict[Cloud, CloudEndpoints] = {
     "commercial": CloudEndpoints(
         "mail.protection.outlook.com", "spf.protection.outlook.com", "autodiscover.outlook.com"
     ),
+    # Microsoft's "DNS records for Office 365 GCC High" and "… DoD" pages.
     "gcc-high": CloudEndpoints(
-        "mail.protection.office365.us", "spf.protection.office365.us", "autodiscover-s.office365.us"
+        "mail.protection.office365.us", "spf.protection.office365.us", "autodiscover.office365.us"
+    ),
+    "dod": CloudEndpoints(
+        "mail.protection.office365.us", "spf.protection.office365.us", "autodiscover-dod.office365.us"
     ),
     "china": CloudEndpoints(
         "mail.protection.partner.outlook.cn",
@@ -60,14 +64,6 @@ class Routing:
     third_party_in_spf: bool
 
 
-def exo_mx_host(domain: Domain) -> str:
-    """``contoso-com.mail.protection.outlook.com`` unless config names the host Microsoft assigned."""
-    exo = domain.exchange_online
-    if exo.mx_host is not None:
-        return exo.mx_host
-    return f"{domain.name.replace('.', '-')}.{CLOUDS[exo.cloud].mx_suffix}"
-
-
 def third_party_sends_outbound(domain: Domain) -> bool:
     third_party = domain.third_party
     if third_party is None:
@@ -77,10 +73,10 @@ def third_party_sends_outbound(domain: Domain) -> bool:
     return domain.topology == Topology.THIRD_PARTY_HYBRID
 
 
-def route(domain: Domain) -> Routing:
-    """MX targets, SPF senders and relay host of ``domain`` under its topology."""
-    exo_host = exo_mx_host(domain)
-    exo_priority = domain.exchange_online.mx_priority
+def route(domain: Domain, exo_mx: MxTarget) -> Routing:
+    """MX targets, SPF senders and relay host of ``domain`` under its topology, given Exchange
+    Online's MX host (read from the tenant, configured or derived)."""
+    exo_host = exo_mx.host
     third_party = domain.third_party
     on_premises = domain.on_premises
     topology = domain.topology
@@ -92,7 +88,7 @@ def route(domain: Domain) -> Routing:
         mx = (MxTarget(on_premises.mx_priority, on_premises.mx_host),)
         mx_part = ON_PREMISES_PART
     else:
-        mx = (MxTarget(exo_priority, exo_host),)
+        mx = (exo_mx,)
         mx_part = EXCHANGE_ONLINE_PART
 
     senders: list[SpfTerm] = []

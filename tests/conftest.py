@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from graph_replay import GraphReplay
 
 from mailflow.config import read_stack_file
 from mailflow.errors import ConfigError
@@ -28,7 +30,11 @@ SEED_DOMAIN: dict[str, Any] = {
         "spf": ["ip4:10.10.10.1"],
         "sendsOutbound": True,
     },
-    "exchangeOnline": {"verification": "MS=ms12345678"},
+    "exchangeOnline": {
+        "verification": "MS=ms12345678",
+        "mxHost": "contoso-com.mail.protection.outlook.com",
+        "autodiscover": {"target": "on-premises", "host": "mail.contoso.com"},
+    },
     "onPremises": {"ips": ["131.107.21.231"]},
     "dmarc": {"policy": "quarantine", "rua": ["mailto:dmarc@contoso.com"]},
 }
@@ -53,3 +59,11 @@ def config_problems(values: dict[str, Any]) -> list[str]:
 
 def example_values(name: str) -> dict[str, Any]:
     return read_stack_file(EXAMPLES / f"{name}.yaml")
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphReplay]:
+    """Microsoft Graph on loopback, replaying recorded responses."""
+    replay = GraphReplay()
+    yield replay
+    replay.close()

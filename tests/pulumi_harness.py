@@ -102,9 +102,11 @@ def run_program(
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="mailflow", stack="test", preview=False, monitor=monitor)
+    # A read tenant file is not config: the program reads it again from ``tenantFile``.
     config = {
         f"mailflow:{key}": value if isinstance(value, str) else json.dumps(value)
         for key, value in values.items()
+        if key != "tenant"
     }
     config.update(extra_config or {})
     pulumi.runtime.set_all_config(config, secret_keys or [])

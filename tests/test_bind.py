@@ -250,6 +250,29 @@ def test_check_reports_in_sync_then_drift(project: Project, bind: BindServer) ->
     }
 
 
+def test_check_tenant_reports_dkim_targets_the_tenant_changed(project: Project, bind: BindServer) -> None:
+    """The tenant moved contoso.com's DKIM to the 2025 format: the live old-format records are
+    drift until the next ``pulumi up`` publishes the tenant's values."""
+    in_sync = run_check(project, bind, "--tenant")
+    assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+    tenant = project.directory / "stacks" / "tenant" / "contoso.yaml"
+    old = "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"
+    new = "selector1-contoso-com._domainkey.contoso.r-v1.dkim.mail.microsoft"
+    tenant.write_text(tenant.read_text().replace(old, new))
+    drift = run_check(project, bind, "--tenant", "--format", "json")
+    assert drift.returncode == 1
+    findings = [
+        (f["problem"], f["name"], f["planned"], f["live"])
+        for f in json.loads(drift.stdout)["domains"][0]["findings"]
+    ]
+    assert findings == [
+        ("missing", "selector1._domainkey.contoso.com.", f"{new}.", ""),
+        ("unexpected", "selector1._domainkey.contoso.com.", "", f"{old}."),
+    ]
+    project.pulumi("up", "--yes")
+    assert run_check(project, bind, "--tenant").returncode == 0
+
+
 def test_refresh_sees_a_hand_edit_and_up_restores_the_plan(project: Project, bind: BindServer) -> None:
     nsupdate(
         bind,
@@ -258,7 +281,7 @@ def test_refresh_sees_a_hand_edit_and_up_restores_the_plan(project: Project, bin
     )
     project.pulumi("refresh", "--yes")
     project.pulumi("up", "--yes")
-    assert bind.query("autodiscover.contoso.com.", "CNAME") == {"autodiscover.outlook.com."}
+    assert bind.query("autodiscover.contoso.com.", "CNAME") == {"mail.contoso.com."}
     assert run_check(project, bind).returncode == 0
 
 

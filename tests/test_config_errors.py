@@ -152,12 +152,12 @@ CASES: list[tuple[str, Edit, str]] = [
     (
         "bad cloud",
         _set("exchangeOnline.cloud", "gcc"),
-        "mailflow:domains[0].exchangeOnline.cloud: 'gcc' is not one of: commercial, gcc-high or china",
+        "mailflow:domains[0].exchangeOnline.cloud: 'gcc' is not one of: commercial, gcc-high, dod or china",
     ),
     (
         "hyphenated domain needs mx host",
-        _set("name", "contoso-eu.com"),
-        "mailflow:domains[0].exchangeOnline.mxHost: is required because 'contoso-eu.com' contains '-'",
+        lambda d: d.update(name="contoso-eu.com", exchangeOnline={"verification": "MS=ms12345678"}),
+        "mailflow:domains[0].exchangeOnline.mxHost: cannot be derived for 'contoso-eu.com': Microsoft assigns",
     ),
     (
         "dkim needs both selectors",

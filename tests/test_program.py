@@ -79,7 +79,7 @@ def test_cloudflare_seed_registers_each_record_with_exact_inputs() -> None:
             **common,
             "name": "autodiscover.contoso.com",
             "type": "CNAME",
-            "content": "autodiscover.outlook.com",
+            "content": "mail.contoso.com",
         },
     }
 
@@ -148,7 +148,7 @@ def test_azure_groups_values_into_one_record_set_per_name_and_type() -> None:
             **common,
             "relativeRecordSetName": "autodiscover",
             "recordType": "CNAME",
-            "cnameRecord": {"cname": "autodiscover.outlook.com"},
+            "cnameRecord": {"cname": "mail.contoso.com"},
         },
     }
 
@@ -177,7 +177,7 @@ def test_zonefile_is_the_default_target_with_one_file_per_domain() -> None:
         ("contoso.com.", "TXT", '"MS=ms12345678"'),
         ("contoso.com.", "TXT", SEED_SPF),
         ("_dmarc.contoso.com.", "TXT", '"v=DMARC1; p=quarantine; rua=mailto:dmarc@contoso.com"'),
-        ("autodiscover.contoso.com.", "CNAME", "autodiscover.outlook.com."),
+        ("autodiscover.contoso.com.", "CNAME", "mail.contoso.com."),
     }
 
 

@@ -30,7 +30,7 @@ def test_seed_stack_plans_mx_to_third_party_and_the_article_spf() -> None:
             3600,
             '"v=DMARC1; p=quarantine; rua=mailto:dmarc@contoso.com"',
         ),
-        ("autodiscover.contoso.com.", "CNAME", 3600, "autodiscover.outlook.com."),
+        ("autodiscover.contoso.com.", "CNAME", 3600, "mail.contoso.com."),
         (
             "selector1._domainkey.contoso.com.",
             "CNAME",
@@ -144,27 +144,39 @@ def test_third_party_front_topology() -> None:
 
 def test_hybrid_exo_front_topology() -> None:
     assert rows(example_values("hybrid-exo-front")) == [
-        ("wingtiptoys.com.", "MX", 1800, "0 wingtiptoys-com.o-v1.mx.microsoft."),
-        ("wingtiptoys.com.", "TXT", 1800, '"MS=ms11223344"'),
+        ("wingtiptoys.com.", "MX", 3600, "0 wingtiptoys-com.o-v1.mx.microsoft."),
+        ("wingtiptoys.com.", "TXT", 3600, '"MS=ms11223344"'),
         (
             "wingtiptoys.com.",
             "TXT",
-            1800,
+            3600,
             '"v=spf1 ip4:203.0.113.25 ip6:2001:db8:25::/64 include:spf.protection.outlook.com -all"',
         ),
         (
             "_dmarc.wingtiptoys.com.",
             "TXT",
-            1800,
+            3600,
             '"v=DMARC1; p=quarantine; sp=reject; rua=mailto:dmarc@wingtiptoys.com; adkim=s; aspf=s"',
         ),
         (
             "_smtp._tls.wingtiptoys.com.",
             "TXT",
-            1800,
+            3600,
             '"v=TLSRPTv1; rua=mailto:tlsrpt@wingtiptoys.com"',
         ),
-        ("autodiscover.wingtiptoys.com.", "CNAME", 1800, "autodiscover.outlook.com."),
+        ("autodiscover.wingtiptoys.com.", "CNAME", 3600, "mail.wingtiptoys.com."),
+        (
+            "selector1._domainkey.wingtiptoys.com.",
+            "CNAME",
+            3600,
+            "selector1-wingtiptoys-com._domainkey.wingtiptoys.o-v1.dkim.mail.microsoft.",
+        ),
+        (
+            "selector2._domainkey.wingtiptoys.com.",
+            "CNAME",
+            3600,
+            "selector2-wingtiptoys-com._domainkey.wingtiptoys.o-v1.dkim.mail.microsoft.",
+        ),
     ]
 
 
@@ -186,6 +198,7 @@ def test_hybrid_onprem_front_topology() -> None:
         ),
         ("_mta-sts.adatum.com.", "TXT", 3600, '"v=STSv1; id=20261127;"'),
         ("_smtp._tls.adatum.com.", "TXT", 3600, '"v=TLSRPTv1; rua=mailto:tlsrpt@adatum.com"'),
+        ("autodiscover.adatum.com.", "CNAME", 3600, "mail.adatum.com."),
         ("mail.adatum.com.", "A", 3600, "198.51.100.10"),
         ("mta-sts.adatum.com.", "CNAME", 3600, "mta-sts.web.adatum.net."),
     ]
@@ -197,6 +210,7 @@ def test_hybrid_onprem_front_topology() -> None:
 def test_third_party_front_leaves_the_vendor_out_of_spf_unless_it_sends(seed_domain) -> None:
     seed_domain["topology"] = "third-party-front"
     del seed_domain["onPremises"]
+    del seed_domain["exchangeOnline"]["autodiscover"]
     del seed_domain["thirdParty"]["sendsOutbound"]
     assert plan_domains(seed_domain).domains[0].spf == ("v=spf1 include:spf.protection.outlook.com -all")
 
@@ -213,9 +227,15 @@ def test_seed_without_outbound_relay_drops_the_vendor_from_spf(seed_domain) -> N
     [
         (
             "gcc-high",
-            "contoso-com.mail.protection.office365.us",
+            "contoso.mail.protection.office365.us",
             "spf.protection.office365.us",
-            "autodiscover-s.office365.us",
+            "autodiscover.office365.us",
+        ),
+        (
+            "dod",
+            "contoso.mail.protection.office365.us",
+            "spf.protection.office365.us",
+            "autodiscover-dod.office365.us",
         ),
         (
             "china",
@@ -226,13 +246,18 @@ def test_seed_without_outbound_relay_drops_the_vendor_from_spf(seed_domain) -> N
     ],
 )
 def test_sovereign_clouds_pick_their_hosts(seed_domain, cloud, mx, include, autodiscover) -> None:
-    seed_domain["exchangeOnline"]["cloud"] = cloud
+    """GCC High and DoD name the MX host after the tenant (Microsoft's GCC High and DoD DNS pages),
+    the other clouds after the domain; each cloud has its own SPF include and autodiscover host."""
+    seed_domain["topology"] = "third-party-front"
+    del seed_domain["onPremises"]
+    seed_domain["exchangeOnline"] = {"cloud": cloud, "initialDomain": "contoso.onmicrosoft.us"}
     domain = plan_domains(seed_domain).domains[0]
     assert domain.relay_host == mx
     assert f"include:{include}" in domain.spf
     assert ("autodiscover.contoso.com.", "CNAME", f"{autodiscover}.") in {
         (r.name, r.type, r.value) for r in domain.records
     }
+    assert any(w.path.endswith("exchangeOnline.mxHost") and "derived" in w.message for w in domain.warnings)
 
 
 def test_records_are_in_the_same_order_whatever_the_config_order(seed_domain) -> None:

@@ -1,0 +1,158 @@
+"""The values Microsoft Graph does not give — DKIM selector targets (``Get-DkimSigningConfig``), the
+DNSSEC-capable MX (``Get-DnssecStatusForVerifiedDomain``) and the accepted-domain type
+(``Get-AcceptedDomain``) — through an Exchange Online PowerShell export: the script that writes
+it, and the reader that merges it into the tenant file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import dns.exception
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from mailflow.config import read_yaml
+from mailflow.errors import ConfigError, Problem
+from mailflow.powershell import quote
+from mailflow.tenant import DkimValues, DnssecValues, ExchangeValues, TenantMx
+
+CMDLETS = "Get-DkimSigningConfig, Get-DnssecStatusForVerifiedDomain, Get-AcceptedDomain"
+DEFAULT_EXPORT = "exo-export.json"
+
+
+class _Export(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ExportDkim(_Export):
+    selector1_cname: Annotated[str | None, Field(alias="selector1CNAME")] = None
+    selector2_cname: Annotated[str | None, Field(alias="selector2CNAME")] = None
+    enabled: bool | None = None
+    status: str | None = None
+
+
+class ExportDnssec(_Export):
+    status: str | None = None
+    expected_mx_record: Annotated[str | None, Field(alias="expectedMxRecord")] = None
+
+
+class ExportDomain(_Export):
+    name: Annotated[str, Field(min_length=1)]
+    dkim: ExportDkim | None = None
+    dnssec: ExportDnssec | None = None
+    accepted_domain_type: Annotated[str | None, Field(alias="acceptedDomainType")] = None
+
+
+class ExoExport(_Export):
+    generated_at: Annotated[AwareDatetime, Field(alias="generatedAt")]
+    domains: list[ExportDomain]
+
+
+def export_script(domains: Iterable[str], output: str = DEFAULT_EXPORT) -> str:
+    """Exchange Online PowerShell that writes, for each domain, what the three cmdlets say, as the
+    JSON ``mailflow tenant pull --exo-json`` reads. It only reads the organization."""
+    names = ", ".join(quote(name) for name in domains)
+    return "\n".join(
+        [
+            "# The Exchange Online values of the domains planned by mailflow that Microsoft Graph does",
+            f"# not give ({CMDLETS}).",
+            "# Run in Exchange Online PowerShell after Connect-ExchangeOnline (the View-Only Organization",
+            "# Management role is enough; nothing is changed), then merge the file it writes:",
+            f"#   mailflow tenant pull STACKFILE --exo-json {output}",
+            "$ErrorActionPreference = 'Stop'",
+            f"$domains = @({names})",
+            "$entries = foreach ($name in $domains) {",
+            "    $entry = [ordered]@{",
+            "        name = $name; dkim = $null; dnssec = $null; acceptedDomainType = $null",
+            "    }",
+            "    $accepted = Get-AcceptedDomain -Identity $name -ErrorAction SilentlyContinue",
+            "    if ($accepted) { $entry.acceptedDomainType = [string]$accepted.DomainType }",
+            "    $dkim = Get-DkimSigningConfig -Identity $name -ErrorAction SilentlyContinue",
+            "    if ($dkim) {",
+            "        $entry.dkim = [ordered]@{",
+            "            selector1CNAME = [string]$dkim.Selector1CNAME",
+            "            selector2CNAME = [string]$dkim.Selector2CNAME",
+            "            enabled = [bool]$dkim.Enabled",
+            "            status = [string]$dkim.Status",
+            "        }",
+            "    }",
+            "    $dnssec = Get-DnssecStatusForVerifiedDomain -DomainName $name -ErrorAction SilentlyContinue",
+            "    if ($dnssec) {",
+            "        $feature = $dnssec.DnssecFeatureStatus",
+            "        if ($null -ne $feature.Value) { $feature = $feature.Value }",
+            "        $entry.dnssec = [ordered]@{",
+            "            status = [string]$feature",
+            "            expectedMxRecord = [string]$dnssec.ExpectedMxRecord.Record",
+            "        }",
+            "    }",
+            "    [pscustomobject]$entry",
+            "}",
+            "$export = [ordered]@{",
+            "    generatedBy = 'mailflow tenant script'",
+            "    generatedAt = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')",
+            "    domains = @($entries)",
+            "}",
+            f"$export | ConvertTo-Json -Depth 5 | Set-Content -Path {quote(output)} -Encoding utf8",
+            f'Write-Host ("Wrote " + {quote(output)} + " for " + $domains.Count + " domain(s).")',
+            "",
+        ]
+    )
+
+
+def read_export(path: Path) -> ExoExport:
+    label = f"--exo-json ({path})"
+    try:
+        return ExoExport.model_validate(read_yaml(path, label))
+    except ValidationError as error:
+        problems = [
+            Problem(f"{label} {'.'.join(str(part) for part in e['loc'])}", e["msg"]) for e in error.errors()
+        ]
+        raise ConfigError(problems) from None
+
+
+def _expected_mx(record: str) -> TenantMx:
+    """``@ 60 IN MX 10 contoso-com.e-v1.mx.microsoft``, as ``ExpectedMxRecord.Record`` prints it."""
+    fields = record.split()
+    if len(fields) < 3 or fields[-3].upper() != "MX":
+        raise ValueError(f"'{record}' is not an MX record")
+    try:
+        rdata: Any = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.MX, " ".join(fields[-2:]))
+    except dns.exception.DNSException as error:
+        raise ValueError(f"'{record}' is not an MX record ({error})") from None
+    return TenantMx(host=rdata.exchange.to_text(omit_final_dot=True), priority=rdata.preference)
+
+
+def exchange_values(entry: ExportDomain, export: ExoExport, source: str) -> tuple[ExchangeValues, list[str]]:
+    """One domain's export as tenant-file values, and notes on what it lacks."""
+    notes: list[str] = []
+    dkim = None
+    if entry.dkim and entry.dkim.selector1_cname and entry.dkim.selector2_cname:
+        dkim = DkimValues(
+            selector1=entry.dkim.selector1_cname,
+            selector2=entry.dkim.selector2_cname,
+            enabled=entry.dkim.enabled,
+            status=entry.dkim.status,
+        )
+    else:
+        notes.append(
+            "no DKIM selector targets (Get-DkimSigningConfig): create them with "
+            f"New-DkimSigningConfig -DomainName {entry.name} -Enabled $false, then export again"
+        )
+    dnssec = None
+    if entry.dnssec and entry.dnssec.status:
+        expected = entry.dnssec.expected_mx_record
+        dnssec = DnssecValues(
+            status=entry.dnssec.status, expected_mx=_expected_mx(expected) if expected else None
+        )
+    values = ExchangeValues(
+        source=source,
+        read_at=export.generated_at,
+        dkim=dkim,
+        dnssec=dnssec,
+        accepted_domain_type=entry.accepted_domain_type or None,
+    )
+    return values, notes
