@@ -17,6 +17,9 @@ from mailflow.records import Record
 from mailflow.resolvers import LiveResolver
 from mailflow.spf import MAX_LOOKUPS, LookupCounter
 
+_NAME_TYPES = frozenset({"MX", "CNAME", "SRV"})
+"""Record types whose values are names, so compare without case."""
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -60,7 +63,10 @@ def _live(resolver: dns.resolver.Resolver, name: str, rtype: str) -> LiveSet | N
     if answer.rrset is None:
         return None
     authoritative = bool(answer.response.flags & dns.flags.AA)
-    return LiveSet(frozenset(r.to_text() for r in answer.rrset), answer.rrset.ttl, authoritative)
+    # Names compare without case (RFC 4343): a target published as Microsoft spells it
+    # (``…JusticeUK.w-v1.dkim.mail.microsoft``) matches the plan's lowercase form.
+    fold = str.lower if rtype in _NAME_TYPES else str
+    return LiveSet(frozenset(fold(r.to_text()) for r in answer.rrset), answer.rrset.ttl, authoritative)
 
 
 def _record_sets(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:

@@ -47,7 +47,7 @@ GRAPH_CLOUDS: dict[Cloud, GraphCloud] = {
     "commercial": _cloud("https://graph.microsoft.com", "login.microsoftonline.com"),
     "gcc-high": _cloud("https://graph.microsoft.us", "login.microsoftonline.us"),
     "dod": _cloud("https://dod-graph.microsoft.us", "login.microsoftonline.us"),
-    "china": _cloud("https://microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+    "china": _cloud("https://microsoftgraph.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
 }
 
 
@@ -187,7 +187,8 @@ def _explain(error: Exception, domain: str, cloud: Cloud) -> str:
         return "Microsoft Graph did not answer in time"
     if isinstance(error, httpx.HTTPError):
         return f"could not reach Microsoft Graph ({type(error).__name__}: {error})"
-    raise error
+    first = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"Microsoft Graph's answer could not be read ({type(error).__name__}: {first})"
 
 
 async def _read_domain(
@@ -200,9 +201,9 @@ async def _read_domain(
     records: list[Any] = []
     page = await builder.service_configuration_records.get()
     for _ in range(MAX_PAGES):
-        if page is None:
-            break
-        records.extend(page.value or [])
+        if page is None or page.value is None:
+            raise TenantReadError(f"{domain}: Microsoft Graph's answer holds no list of service records")
+        records.extend(page.value)
         link = page.odata_next_link
         if not link:
             break

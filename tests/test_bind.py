@@ -273,6 +273,17 @@ def test_check_tenant_reports_dkim_targets_the_tenant_changed(project: Project, 
     assert run_check(project, bind, "--tenant").returncode == 0
 
 
+def test_check_compares_names_without_case(project: Project, bind: BindServer) -> None:
+    """Microsoft spells some targets with capitals (``…JusticeUK.w-v1.dkim.mail.microsoft``); the
+    same name in other case is the same record (RFC 4343), not drift."""
+    target = "Selector1-Contoso-Com._domainkey.CONTOSO.onmicrosoft.com."
+    nsupdate(
+        bind, "contoso.com", lambda u: u.replace("selector1._domainkey.contoso.com.", 3600, "CNAME", target)
+    )
+    result = run_check(project, bind)
+    assert result.returncode == 0, result.stdout
+
+
 def test_refresh_sees_a_hand_edit_and_up_restores_the_plan(project: Project, bind: BindServer) -> None:
     nsupdate(
         bind,

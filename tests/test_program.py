@@ -322,6 +322,35 @@ def test_config_error_stops_the_program_before_any_registration() -> None:
     assert captured == []
 
 
+def test_strict_stack_refuses_a_derived_value_before_any_registration() -> None:
+    values = seed(CLOUDFLARE, strict="true")
+    del values["domains"][0]["exchangeOnline"]["mxHost"]
+    with pytest.raises(
+        Exception,
+        match=r"mailflow:domains\[0\]\.exchangeOnline\.mxHost: derived as "
+        r"'contoso-com\.mail\.protection\.outlook\.com'.*strict mode refuses",
+    ):
+        run_program(values)
+
+
+def test_the_program_publishes_the_tenant_files_values() -> None:
+    """The seed stack names stacks/tenant/contoso.yaml (relative to the project directory)."""
+    from mailflow.config import read_stack_file
+
+    values = read_stack_file(ROOT / "stacks" / "Pulumi.local.yaml")
+    run = run_program({**values, "target": CLOUDFLARE, "strict": "true"})
+    cnames = {
+        inputs(r)["name"]: inputs(r)["content"]
+        for r in run.of_type(DNS_RECORD)
+        if inputs(r)["type"] == "CNAME"
+    }
+    assert (
+        cnames["selector1._domainkey.contoso.com"]
+        == "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"
+    )
+    assert run.outputs["contoso.com"]["relayHost"] == "contoso-com.mail.protection.outlook.com"
+
+
 def test_zone_keys_must_match_the_target() -> None:
     values = seed(AZURE)
     values["domains"][0]["zoneId"] = "zone-1"
