@@ -143,6 +143,32 @@ def test_bad_config_fails_preview_and_up_and_changes_nothing(project: Project) -
     }
 
 
+def test_a_strict_stack_refuses_a_derived_value_and_changes_nothing(project: Project) -> None:
+    """With the tenant file gone, the seed stack's DKIM targets could only be guessed: a strict stack
+    stops before any change, naming the value; a stack that is not strict says it derived it."""
+    zone_file = project.zones / "contoso.com.zone"
+    zone_before = zone_file.read_bytes()
+    config = {k: v for k, v in project.config().items() if k != "mailflow:tenantFile"}
+    domains = config["mailflow:domains"]
+    domains[0]["exchangeOnline"]["dkim"] = {"initialDomain": "contoso.onmicrosoft.com"}
+    project.write_config({**config, "mailflow:strict": True})
+    result = project.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert zone_file.read_bytes() == zone_before
+    assert (
+        "mailflow:domains[0].exchangeOnline.dkim.initialDomain: targets derived in the old format"
+        in result.stdout
+    )
+    assert "strict mode refuses" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    project.write_config({**config, "mailflow:strict": False})
+    result = project.pulumi("up", "--yes")
+    assert (
+        "mailflow:domains[0].exchangeOnline.mxHost: derived as 'contoso-com.mail.protection.outlook.com'"
+        in result.stdout
+    )
+
+
 def test_a_stack_too_large_for_inline_config_runs_from_a_domains_file(tmp_path: Path) -> None:
     """Pulumi hands the program its config in one environment variable, which Linux caps at
     128 KiB, which 300 domains inline exceed; from a domains file they plan."""
