@@ -15,8 +15,6 @@ from mailflow.topology import CLOUDS, MxTarget
 
 DKIM_SELECTORS = ("selector1", "selector2")
 MX_MICROSOFT = ".mx.microsoft"
-SPF_MIN_TTL = 3600
-"""Microsoft recommends at least one hour for the SPF TXT record."""
 _DKIM_FORMS = (
     # Since May 2025: selector1-<domain-dashes>._domainkey.<prefix>.<partition>-v1.dkim.mail.microsoft
     re.compile(r"^(selector[12])-[a-z0-9-]+\._domainkey\.[a-z0-9-]+\.[a-z0-9]-v1\.dkim\.mail\.microsoft$"),
@@ -24,6 +22,7 @@ _DKIM_FORMS = (
     re.compile(r"^(selector[12])-[a-z0-9-]+\._domainkey\.[a-z0-9-]+\.onmicrosoft\.(?:com|us|cn)$"),
 )
 STRICT_REASON = "strict mode refuses values Microsoft assigns that are derived, not read from the tenant"
+PULL_HINT = "read it with `mailflow tenant pull` (mailflow:tenantFile) or set mxHost"
 
 
 @dataclass(frozen=True)
@@ -38,32 +37,62 @@ class Assigned:
     """Other CNAME targets the tenant gives (device management), by relative name."""
     sources: dict[str, str]
     """``exoMxHost``, ``dkim``, ``autodiscover`` -> where the value came from, for people."""
-    warnings: list[Problem] = field(default_factory=list)
-    derived: list[Problem] = field(default_factory=list)
+    warnings: tuple[Problem, ...]
+    derived: tuple[Problem, ...]
     """One per derived value; warnings, or problems in strict mode."""
 
 
-def _tenant_source(tenant: TenantDomain, what: str) -> str:
-    graph = tenant.graph
-    if what == "graph":
-        return f"tenant file: Microsoft Graph, read {read_date(graph.read_at)}"
-    exo = tenant.exchange_online
-    assert exo is not None
-    return f"tenant file: Exchange Online export, read {read_date(exo.read_at)}"
+@dataclass
+class _Findings:
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    derived: list[Problem] = field(default_factory=list)
 
 
-def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigned) -> MxTarget | None:
+def _graph_source(tenant: TenantDomain) -> str:
+    return f"tenant file: Microsoft Graph, read {read_date(tenant.graph.read_at)}"
+
+
+def _derivable(domain: Domain, key: str, what: str, hint: str) -> None:
+    """Refuse to derive a token from a name Microsoft tokenises its own way: with '-' (it drops the
+    hyphens and may add a suffix) or internationalised."""
+    name = domain.name
+    if "-" in name:
+        reason = "containing '-' (its token drops the hyphens and may carry a suffix)"
+    elif not name.isascii():
+        reason = "spelled with non-ASCII letters (its token comes from the A-label Microsoft uses)"
+    else:
+        return
+    raise ConfigError(
+        [
+            Problem(
+                key,
+                f"cannot be derived for '{name}': Microsoft assigns the {what} of a domain {reason}; {hint}",
+            )
+        ]
+    )
+
+
+def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findings) -> MxTarget:
     exo = domain.exchange_online
     key = f"{path}.exchangeOnline.mxHost"
     tenant_mx = tenant.graph.mx if tenant else None
     if tenant and tenant_mx:
+        read = f"Microsoft Graph, read {read_date(tenant.graph.read_at)}"
         if exo.mx_host is not None and exo.mx_host != tenant_mx.host:
             found.warnings.append(
                 Problem(
                     key,
-                    f"'{exo.mx_host}' differs from the tenant's MX host '{tenant_mx.host}' "
-                    f"(Microsoft Graph, read {read_date(tenant.graph.read_at)}); the tenant's is "
-                    "published: remove mxHost",
+                    f"'{exo.mx_host}' differs from the tenant's MX host '{tenant_mx.host}' ({read}); "
+                    "the tenant's is published: remove mxHost",
+                )
+            )
+        if exo.mx_priority is not None and exo.mx_priority != tenant_mx.priority:
+            found.warnings.append(
+                Problem(
+                    f"{path}.exchangeOnline.mxPriority",
+                    f"{exo.mx_priority} differs from the tenant's preference {tenant_mx.priority} ({read}); "
+                    "the tenant's is published: remove mxPriority",
                 )
             )
         dnssec = tenant.exchange_online.dnssec if tenant.exchange_online else None
@@ -76,14 +105,12 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: Assig
                     "the DNSSEC change has settled",
                 )
             )
-        found.sources["exoMxHost"] = _tenant_source(tenant, "graph")
-        priority = exo.mx_priority if exo.mx_priority is not None else tenant_mx.priority
-        return MxTarget(priority, tenant_mx.host)
+        found.sources["exoMxHost"] = _graph_source(tenant)
+        return MxTarget(tenant_mx.priority, tenant_mx.host)
     priority = exo.mx_priority if exo.mx_priority is not None else 0
     if exo.mx_host is not None:
         found.sources["exoMxHost"] = f"config: {key}"
         return MxTarget(priority, exo.mx_host)
-    pull = "read it with `mailflow tenant pull` (mailflow:tenantFile) or set mxHost"
     if exo.cloud in ("gcc-high", "dod"):
         if exo.initial_domain is None:
             raise ConfigError(
@@ -92,7 +119,7 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: Assig
                         key,
                         f"cannot be derived in {exo.cloud}: Microsoft names the MX host after the tenant "
                         "(<tenant>.mail.protection.office365.us); set exchangeOnline.initialDomain "
-                        f"(contoso.onmicrosoft.us), or {pull}",
+                        f"(contoso.onmicrosoft.us), or {PULL_HINT}",
                     )
                 ]
             )
@@ -101,55 +128,48 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: Assig
             Problem(
                 key,
                 f"derived as '{host}' from the tenant name in exchangeOnline.initialDomain, as "
-                f"Microsoft's {exo.cloud} DNS page describes; {pull}",
+                f"Microsoft's {exo.cloud} DNS page describes; {PULL_HINT}",
             )
         )
-    else:
-        if "-" in domain.name:
-            raise ConfigError(
-                [
-                    Problem(
-                        key,
-                        f"cannot be derived for '{domain.name}': Microsoft assigns the MX host of a domain "
-                        f"containing '-' (its token drops the hyphens and may carry a suffix); {pull}",
-                    )
-                ]
-            )
-        host = f"{domain.name.replace('.', '-')}.{CLOUDS[exo.cloud].mx_suffix}"
-        found.derived.append(
-            Problem(
-                key,
-                f"derived as '{host}' from the domain name, which holds only for domains accepted "
-                "before July 2026: newer domains get a host under mx.microsoft that cannot be "
-                f"derived; {pull}",
-            )
+        found.sources["exoMxHost"] = "derived from the tenant name"
+        return MxTarget(priority, host)
+    _derivable(domain, key, "MX host", PULL_HINT)
+    host = f"{domain.name.replace('.', '-')}.{CLOUDS[exo.cloud].mx_suffix}"
+    found.derived.append(
+        Problem(
+            key,
+            f"derived as '{host}' from the domain name, which holds only for domains accepted "
+            "before July 2026: newer domains get a host under mx.microsoft that cannot be derived; "
+            + PULL_HINT,
         )
+    )
     found.sources["exoMxHost"] = "derived from the domain name"
     return MxTarget(priority, host)
 
 
-def _config_dkim(domain: Domain) -> dict[str, str]:
-    """The targets config gives: both selectors, or the old format derived from initialDomain."""
+def _config_dkim(domain: Domain) -> tuple[dict[str, str], bool]:
+    """The targets config gives, and whether they are derived: both selectors, or the old format
+    derived from initialDomain."""
     config = domain.exchange_online.dkim
     if config is None:
-        return {}
+        return {}, False
     if config.selector1 is not None and config.selector2 is not None:
-        return {"selector1": config.selector1, "selector2": config.selector2}
+        return {"selector1": config.selector1, "selector2": config.selector2}, False
     if config.initial_domain is not None:
         token = domain.name.replace(".", "-")
-        return {s: f"{s}-{token}._domainkey.{config.initial_domain}" for s in DKIM_SELECTORS}
-    return {}
+        return {s: f"{s}-{token}._domainkey.{config.initial_domain}" for s in DKIM_SELECTORS}, True
+    return {}, False
 
 
-def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigned) -> None:
+def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findings) -> dict[str, str]:
     key = f"{path}.exchangeOnline.dkim"
-    config = domain.exchange_online.dkim
-    configured = _config_dkim(domain)
-    tenant_dkim = tenant.exchange_online.dkim if tenant and tenant.exchange_online else None
-    if tenant and tenant_dkim:
-        found.dkim.update(selector1=tenant_dkim.selector1, selector2=tenant_dkim.selector2)
-        found.sources["dkim"] = _tenant_source(tenant, "exchange")
-        if configured and configured != found.dkim:
+    configured, derived = _config_dkim(domain)
+    exported = tenant.exchange_online if tenant else None
+    if exported and exported.dkim:
+        dkim = exported.dkim
+        targets = {"selector1": dkim.selector1, "selector2": dkim.selector2}
+        found.sources["dkim"] = f"tenant file: Exchange Online export, read {read_date(exported.read_at)}"
+        if configured and configured != targets:
             found.warnings.append(
                 Problem(
                     key,
@@ -157,11 +177,26 @@ def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigne
                     "remove exchangeOnline.dkim",
                 )
             )
-        return
-    found.dkim.update(configured)
-    if config is None or not configured:
-        return
-    if config.initial_domain is None:
+        if dkim.enabled is False or (dkim.status is not None and dkim.status != "Valid"):
+            found.warnings.append(
+                Problem(
+                    key,
+                    f"DKIM signing of {domain.name} is not on in the tenant (status {dkim.status}): once "
+                    f"these CNAMEs resolve, run Set-DkimSigningConfig -Identity {domain.name} -Enabled $true",
+                )
+            )
+        return targets
+    if tenant and not configured:
+        found.warnings.append(
+            Problem(
+                key,
+                "no DKIM targets: the tenant file holds no Exchange Online export for "
+                f"{domain.name}; run `mailflow tenant script`, then `mailflow tenant pull --exo-json`",
+            )
+        )
+    if not configured:
+        return {}
+    if not derived:
         found.sources["dkim"] = f"config: {key}"
         for selector, target in configured.items():
             form = next((m for m in (f.match(target) for f in _DKIM_FORMS) if m), None)
@@ -175,8 +210,14 @@ def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigne
                         "from Get-DkimSigningConfig",
                     )
                 )
-        return
-    found.sources["dkim"] = "derived from initialDomain (old format)"
+        return configured
+    _derivable(
+        domain,
+        f"{key}.initialDomain",
+        "DKIM token",
+        "set selector1 and selector2 from Get-DkimSigningConfig, or use a tenant file (mailflow tenant pull)",
+    )
+    found.sources["dkim"] = "derived from dkim.initialDomain (old format)"
     found.derived.append(
         Problem(
             f"{key}.initialDomain",
@@ -186,9 +227,10 @@ def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigne
             "`mailflow tenant pull --exo-json` or set selector1 and selector2",
         )
     )
+    return configured
 
 
-def _autodiscover(domain: Domain, path: str, tenant: TenantDomain | None, found: Assigned) -> str | None:
+def _autodiscover(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findings) -> str | None:
     key = f"{path}.exchangeOnline.autodiscover"
     setting = domain.exchange_online.autodiscover
     hybrid = domain.topology in ON_PREMISES_TOPOLOGIES
@@ -223,7 +265,7 @@ def _autodiscover(domain: Domain, path: str, tenant: TenantDomain | None, found:
             )
         )
     if tenant and "autodiscover" in tenant.graph.cnames:
-        found.sources["autodiscover"] = _tenant_source(tenant, "graph")
+        found.sources["autodiscover"] = _graph_source(tenant)
         return tenant.graph.cnames["autodiscover"]
     found.sources["autodiscover"] = f"Microsoft's {domain.exchange_online.cloud} endpoint"
     return CLOUDS[domain.exchange_online.cloud].autodiscover
@@ -249,20 +291,23 @@ def _tenant_checks(domain: Domain, path: str, tenant: TenantDomain, label: str) 
             [
                 Problem(
                     f"{path}.exchangeOnline.cloud",
-                    f"the tenant's SPF record ('{spf}') does not hold {include}: is the cloud right?",
+                    f"the tenant's SPF record ({spf!r}) does not hold {include}: is the cloud right?",
                 )
             ]
         )
-    warnings = []
     if not tenant.graph.verified:
-        warnings.append(
+        return [
             Problem(
                 path,
                 f"{domain.name} is not verified in the tenant: Exchange Online accepts no mail for it until "
                 "its MS= TXT record (exchangeOnline.verification) is published and the domain verified",
             )
-        )
-    elif "Email" not in tenant.graph.supported_services:
+        ]
+    warnings = [
+        Problem(path, f"Microsoft Graph could not give this domain's records: {reason}")
+        for reason in tenant.graph.unavailable
+    ]
+    if "Email" not in tenant.graph.supported_services:
         services = ", ".join(tenant.graph.supported_services) or "none"
         warnings.append(
             Problem(
@@ -271,34 +316,29 @@ def _tenant_checks(domain: Domain, path: str, tenant: TenantDomain, label: str) 
                 "Microsoft 365 admin center, or Exchange Online will not accept its mail",
             )
         )
-    warnings.extend(
-        Problem(path, f"Microsoft Graph could not give this domain's records: {reason}")
-        for reason in tenant.graph.unavailable
-    )
     return warnings
 
 
-def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label: str) -> Assigned:
-    """The assigned values of ``domain``; raise ``ConfigError`` when one can be neither read nor
-    derived, or the tenant file contradicts the config."""
-    found = Assigned(MxTarget(0, ""), None, {}, {}, {})
+def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label: str | None) -> Assigned:
+    """The assigned values of ``domain``, given the stack's tenant file (``tenant_label``, None
+    without one) and its entry for the domain; raise ``ConfigError`` when a value can be neither
+    read nor derived, or the tenant file contradicts the config."""
+    found = _Findings()
     if tenant is not None:
-        found.warnings.extend(_tenant_checks(domain, path, tenant, tenant_label))
-    exo_mx = _exo_mx(domain, path, tenant, found)
-    assert exo_mx is not None
-    _dkim(domain, path, tenant, found)
-    autodiscover = _autodiscover(domain, path, tenant, found)
-    if domain.ttl < SPF_MIN_TTL:
+        found.warnings.extend(_tenant_checks(domain, path, tenant, str(tenant_label)))
+    elif tenant_label is not None:
         found.warnings.append(
             Problem(
-                f"{path}.ttl",
-                f"{domain.ttl} s is the TTL of the SPF record too; Microsoft recommends at least "
-                f"{SPF_MIN_TTL} s for it",
+                path, f"{domain.name} is not in {tenant_label}: run `mailflow tenant pull` for this stack"
             )
         )
-    cnames = dict(tenant.graph.cnames) if tenant else {}
-    cnames.pop("autodiscover", None)
-    return Assigned(exo_mx, autodiscover, found.dkim, cnames, found.sources, found.warnings, found.derived)
+    exo_mx = _exo_mx(domain, path, tenant, found)
+    dkim = _dkim(domain, path, tenant, found)
+    autodiscover = _autodiscover(domain, path, tenant, found)
+    cnames = {k: v for k, v in (tenant.graph.cnames.items() if tenant else ()) if k != "autodiscover"}
+    return Assigned(
+        exo_mx, autodiscover, dkim, cnames, found.sources, tuple(found.warnings), tuple(found.derived)
+    )
 
 
 def mx_microsoft_problems(

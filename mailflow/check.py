@@ -81,7 +81,7 @@ def check_domain(plan: DomainPlan, resolver: dns.resolver.Resolver, counter: Loo
     apex_txt: LiveSet | None = None
     for (name, rtype), records in _record_sets(plan.records).items():
         live = _live(resolver, name, rtype)
-        planned = {r.value for r in records}
+        planned = {r.value.lower() if rtype in _NAME_TYPES else r.value for r in records}
         if name == records[0].zone + "." and rtype == "TXT":
             apex_txt = live
         live_values = live.values if live else frozenset()
@@ -130,44 +130,24 @@ def check_domain(plan: DomainPlan, resolver: dns.resolver.Resolver, counter: Loo
 
 def tenant_findings(plan: DomainPlan) -> list[Finding]:
     """What the tenant file expects that the plan does not publish, and the domain's state in the
-    tenant. Values the topology deliberately routes elsewhere (the MX of a third party in front,
-    autodiscover on-premises in hybrid) are not drift."""
+    tenant. The plan publishes the tenant's MX host and DKIM targets itself; what is left is what
+    config switched off (autodiscover outside hybrid) and what only the tenant can fix."""
     tenant, domain = plan.tenant, plan.domain
     apex = f"{domain}."
     if tenant is None:
         return [Finding(domain, apex, "-", "not in the tenant file (run mailflow tenant pull)")]
     findings = []
-    published = {(r.name, r.type): r.value for r in plan.records}
     if not tenant.graph.verified:
         findings.append(Finding(domain, apex, "-", "not verified in the tenant"))
     elif "Email" not in tenant.graph.supported_services:
         findings.append(Finding(domain, apex, "-", "Email is not a service of the domain in the tenant"))
-    if tenant.graph.mx and tenant.graph.mx.host != plan.exo_mx_host:
+    published = {(r.name, r.type): r.value for r in plan.records}
+    target = tenant.graph.cnames.get("autodiscover")
+    name = f"autodiscover.{apex}"
+    if target and plan.topology not in ON_PREMISES_TOPOLOGIES and (name, "CNAME") not in published:
         findings.append(
-            Finding(
-                domain,
-                apex,
-                "MX",
-                "tenant expects another Exchange Online host",
-                f"{tenant.graph.mx.host}.",
-                f"{plan.exo_mx_host}.",
-            )
+            Finding(domain, name, "CNAME", "tenant expects, stack does not publish", f"{target}.")
         )
-    expected: dict[str, str] = {}
-    if plan.topology not in ON_PREMISES_TOPOLOGIES and "autodiscover" in tenant.graph.cnames:
-        expected["autodiscover"] = tenant.graph.cnames["autodiscover"]
-    if tenant.exchange_online and tenant.exchange_online.dkim:
-        dkim = tenant.exchange_online.dkim
-        expected.update({"selector1._domainkey": dkim.selector1, "selector2._domainkey": dkim.selector2})
-    for relative, target in expected.items():
-        name = f"{relative}.{apex}"
-        value = published.get((name, "CNAME"))
-        if value != f"{target}.":
-            findings.append(
-                Finding(
-                    domain, name, "CNAME", "tenant expects, stack does not publish", f"{target}.", value or ""
-                )
-            )
     return findings
 
 

@@ -63,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     connectors.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
     connectors.add_argument(
-        "--strict", action="store_true", help="treat missing values (e.g. onPremises.smartHost) as errors"
+        "--strict",
+        action="store_true",
+        help="treat missing values (e.g. onPremises.smartHost) as errors, and "
+        + STRICT_HELP.removeprefix("refuse "),
     )
     check = commands.add_parser("check", help="compare live DNS with the plan (exit 1 on drift)")
     check.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
@@ -87,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _tenant_parser(commands: Any) -> None:
+    from mailflow.exo import DEFAULT_EXPORT
     from mailflow.graph import AUTH_METHODS
 
     tenant = commands.add_parser("tenant", help="read the values Microsoft assigned from the tenant")
@@ -116,7 +120,7 @@ def _tenant_parser(commands: Any) -> None:
         "script", help="print the Exchange Online PowerShell that exports DKIM, DNSSEC and domain type"
     )
     script.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
-    script.add_argument("--output", default="exo-export.json", help="the file the script writes")
+    script.add_argument("--output", default=DEFAULT_EXPORT, help="the file the script writes")
 
 
 def _resolver(args: argparse.Namespace) -> Resolver | None:
@@ -181,7 +185,9 @@ def _tenant(args: argparse.Namespace) -> int:
             print(change)
         print(f"{pulled.path}: {'differs from the tenant' if changes else 'matches the tenant'}")
         return EXIT_DRIFT if changes else EXIT_OK
-    write_tenant(pulled)
+    # An unchanged file is left alone: a scheduled pull makes no commit of new read times.
+    if pulled.changed:
+        write_tenant(pulled)
     print(
         f"{pulled.path}: {'updated' if pulled.changed else 'unchanged'} "
         f"({len(pulled.tenant.domains)} domains)"
@@ -204,13 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return EXIT_CONFIG
+    # The table lists the plan's warnings itself; every other output keeps them on standard error.
+    if args.command != "plan" or args.format != "table":
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.command == "check":
         return _check(args, plan)
     if args.command == "connectors":
         return _connectors(plan, args.strict)
     output = RENDERERS[args.format](plan)
-    if args.format != "table":
-        for warning in plan.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
     sys.stdout.write(output)
     return EXIT_OK

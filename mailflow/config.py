@@ -140,7 +140,6 @@ class DkimSelectors(Model):
 
 
 Cloud = Literal["commercial", "gcc-high", "dod", "china"]
-CLOUD_NAMES: tuple[Cloud, ...] = ("commercial", "gcc-high", "dod", "china")
 
 
 class Autodiscover(Model):
@@ -403,16 +402,23 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
         )
     exo = domain.exchange_online
     problems.extend(_check_autodiscover(domain, path))
-    dkim = exo.dkim
-    if dkim is not None and dkim.initial_domain is not None and "-" in domain.name:
+    initial = exo.initial_domain
+    if initial is not None and exo.cloud not in ("gcc-high", "dod"):
         problems.append(
             Problem(
-                f"{path}.exchangeOnline.dkim.initialDomain",
-                f"cannot derive DKIM targets for '{domain.name}': Microsoft assigns the token of a "
-                "domain containing '-'; set selector1 and selector2 from Get-DkimSigningConfig, "
-                "or use a tenant file (mailflow tenant pull)",
+                f"{path}.exchangeOnline.initialDomain",
+                f"is only used in the gcc-high and dod clouds (their MX host is named after the tenant), "
+                f"not {exo.cloud}",
             )
         )
+    elif initial is not None and not initial.endswith(".onmicrosoft.us"):
+        problems.append(
+            Problem(
+                f"{path}.exchangeOnline.initialDomain",
+                f"'{initial}' is not a {exo.cloud} initial domain (<tenant>.onmicrosoft.us)",
+            )
+        )
+    dkim = exo.dkim
     if dkim is not None:
         explicit = dkim.selector1 is not None or dkim.selector2 is not None
         if explicit and dkim.initial_domain is not None:
@@ -539,8 +545,17 @@ def read_yaml(path: Path, label: str) -> Any:
         return yaml_rs.loads(path.read_text("utf-8-sig"))
     except OSError as error:
         raise ConfigError([Problem(label, f"cannot be read ({error.strerror})")]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            [Problem(label, f"is not UTF-8 text ({error.reason} at byte {error.start})")]
+        ) from None
     except yaml_rs.YAMLDecodeError as error:
         raise ConfigError([Problem(label, f"is not valid YAML ({error})")]) from None
+
+
+def project_path(name: str, project: Path) -> Path:
+    """A file a stack names (``domainsFile``, ``tenantFile``): relative to the project directory."""
+    return Path(name) if Path(name).is_absolute() else project / name
 
 
 def project_directory(stack_file: Path) -> Path:
@@ -589,7 +604,7 @@ def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
         raise ConfigError([Problem(key, "must be the path of a YAML or JSON file holding the domain list")])
     if values.get("domains") is not None:
         raise ConfigError([Problem(key, f"and {NAMESPACE}:domains are both set; keep one of them")])
-    path = Path(name) if Path(name).is_absolute() else project / name
+    path = project_path(name, project)
     domains = read_yaml(path, f"{key} ({path})")
     if not isinstance(domains, list):
         raise ConfigError(

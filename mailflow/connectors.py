@@ -12,7 +12,7 @@ from enum import StrEnum
 from mailflow.config import ON_PREMISES_TOPOLOGIES
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import DomainPlan, StackPlan
-from mailflow.powershell import quote
+from mailflow.powershell import comment, quote
 from mailflow.topology import third_party_sends_outbound
 
 MAX_NAME_LENGTH = 64
@@ -464,7 +464,7 @@ def render_script(connector_plan: ConnectorPlan) -> str:
     if connector_plan.warnings:
         lines.append("#")
         lines.append("# Warnings:")
-        lines.extend(f"#   {_comment(str(warning))}" for warning in connector_plan.warnings)
+        lines.extend(f"#   {comment(str(warning))}" for warning in connector_plan.warnings)
     if not connector_plan.connectors:
         lines.append("#")
         lines.append("# No connectors to create or update.")
@@ -479,9 +479,9 @@ def _connector_lines(connector: Connector) -> list[str]:
     arguments = " ".join(
         f"-{parameter.name} {_powershell(parameter.value)}" for parameter in connector.parameters
     )
-    lines = ["", f"# {connector.domain}: {_comment(connector.purpose)}"]
+    lines = ["", f"# {connector.domain}: {comment(connector.purpose)}"]
     lines.extend(
-        f"#   -{parameter.name}: {_comment(parameter.source)}"
+        f"#   -{parameter.name}: {comment(parameter.source)}"
         for parameter in connector.parameters
         if parameter.source is not None
     )
@@ -507,8 +507,3 @@ def _powershell(value: ParameterValue) -> str:
     if isinstance(value, str):
         return quote(value)
     return "@(" + ",".join(quote(item) for item in value) + ")"
-
-
-def _comment(text: str) -> str:
-    # A line break in a configured name would end the comment and run the rest as code.
-    return " ".join(text.split())

@@ -15,9 +15,9 @@ import dns.rdataclass
 import dns.rdatatype
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from mailflow.config import read_yaml
-from mailflow.errors import ConfigError, Problem
-from mailflow.powershell import quote
+from mailflow.config import problems_from, read_yaml
+from mailflow.errors import ConfigError
+from mailflow.powershell import comment, quote
 from mailflow.tenant import DkimValues, DnssecValues, ExchangeValues, TenantMx
 
 CMDLETS = "Get-DkimSigningConfig, Get-DnssecStatusForVerifiedDomain, Get-AcceptedDomain"
@@ -62,7 +62,7 @@ def export_script(domains: Iterable[str], output: str = DEFAULT_EXPORT) -> str:
             f"# not give ({CMDLETS}).",
             "# Run in Exchange Online PowerShell after Connect-ExchangeOnline (the View-Only Organization",
             "# Management role is enough; nothing is changed), then merge the file it writes:",
-            f"#   mailflow tenant pull STACKFILE --exo-json {output}",
+            f"#   mailflow tenant pull STACKFILE --exo-json {comment(output)}",
             "$ErrorActionPreference = 'Stop'",
             f"$domains = @({names})",
             "$entries = foreach ($name in $domains) {",
@@ -93,10 +93,11 @@ def export_script(domains: Iterable[str], output: str = DEFAULT_EXPORT) -> str:
             "}",
             "$export = [ordered]@{",
             "    generatedBy = 'mailflow tenant script'",
-            "    generatedAt = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')",
+            "    generatedAt = (Get-Date).ToUniversalTime().ToString(",
+            "        'yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)",
             "    domains = @($entries)",
             "}",
-            f"$export | ConvertTo-Json -Depth 5 | Set-Content -Path {quote(output)} -Encoding utf8",
+            f"$export | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath {quote(output)} -Encoding utf8",
             f'Write-Host ("Wrote " + {quote(output)} + " for " + $domains.Count + " domain(s).")',
             "",
         ]
@@ -108,10 +109,7 @@ def read_export(path: Path) -> ExoExport:
     try:
         return ExoExport.model_validate(read_yaml(path, label))
     except ValidationError as error:
-        problems = [
-            Problem(f"{label} {'.'.join(str(part) for part in e['loc'])}", e["msg"]) for e in error.errors()
-        ]
-        raise ConfigError(problems) from None
+        raise ConfigError(problems_from(error, label)) from None
 
 
 def _expected_mx(record: str) -> TenantMx:
@@ -127,16 +125,24 @@ def _expected_mx(record: str) -> TenantMx:
 
 
 def exchange_values(entry: ExportDomain, export: ExoExport, source: str) -> tuple[ExchangeValues, list[str]]:
-    """One domain's export as tenant-file values, and notes on what it lacks."""
+    """One domain's export as tenant-file values, and notes on what it lacks; raise ``ValueError``
+    saying which value is no DNS data."""
     notes: list[str] = []
     dkim = None
     if entry.dkim and entry.dkim.selector1_cname and entry.dkim.selector2_cname:
-        dkim = DkimValues(
-            selector1=entry.dkim.selector1_cname,
-            selector2=entry.dkim.selector2_cname,
-            enabled=entry.dkim.enabled,
-            status=entry.dkim.status,
-        )
+        targets = (entry.dkim.selector1_cname, entry.dkim.selector2_cname)
+        for selector, target in zip(("selector1", "selector2"), targets, strict=True):
+            if not target.lower().startswith(f"{selector}-"):
+                raise ValueError(f"{selector.capitalize()}CNAME '{target}' is not a {selector} target")
+        try:
+            dkim = DkimValues(
+                selector1=targets[0],
+                selector2=targets[1],
+                enabled=entry.dkim.enabled,
+                status=entry.dkim.status,
+            )
+        except ValidationError as error:
+            raise ValueError(f"DKIM: {_first_error(error)}") from None
     else:
         notes.append(
             "no DKIM selector targets (Get-DkimSigningConfig): create them with "
@@ -156,3 +162,8 @@ def exchange_values(entry: ExportDomain, export: ExoExport, source: str) -> tupl
         accepted_domain_type=entry.accepted_domain_type or None,
     )
     return values, notes
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    return str(first["msg"]).removeprefix("Value error, ")

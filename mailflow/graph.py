@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from msgraph.graph_service_client import GraphServiceClient
 
 Auth = Literal["default", "environment", "workload-identity", "azure-cli", "device-code"]
-AUTH_METHODS: tuple[Auth, ...] = ("default", "environment", "workload-identity", "azure-cli", "device-code")
+AUTH_METHODS: tuple[Auth, ...] = get_args(Auth)
 PERMISSION = "Domain.Read.All"
 MAX_PAGES = 50
 """A domain has a handful of service records; more pages than this is a server going round in circles."""
@@ -127,7 +127,9 @@ def graph_values(
                 unavailable.append(str(description))
             elif kind == "mx" and label == domain and service == "Email":
                 host = str(_field(record, "mail_exchange", "mailExchange"))
-                priority = int(_field(record, "preference", "preference") or 0)
+                priority = _field(record, "preference", "preference")
+                if not isinstance(priority, int) or isinstance(priority, bool):
+                    raise ValueError(f"MX {host} has no whole-number preference ({priority!r})")
                 mx.append(TenantMx(host=host, priority=priority))
             elif kind == "txt" and label == domain and service == "Email":
                 text = str(_field(record, "text", "text") or "")
@@ -136,10 +138,12 @@ def graph_values(
             elif kind == "cname" and label.endswith(suffix):
                 cnames[label.removesuffix(suffix)] = str(_field(record, "canonical_name", "canonicalName"))
         mx.sort(key=lambda m: (m.priority, m.host))
+        if not isinstance(details.is_verified, bool):
+            raise ValueError(f"the domain has no isVerified flag ({details.is_verified!r})")
         return GraphValues(
             source=source,
             read_at=read_at,
-            verified=bool(details.is_verified),
+            verified=details.is_verified,
             supported_services=tuple(sorted(details.supported_services or ())),
             mx=mx[0] if mx else None,
             spf=spf,
@@ -235,7 +239,12 @@ def read_domains(
         values: dict[str, GraphValues] = {}
         failures: list[str] = []
         for cloud, names in by_cloud.items():
-            client = graph_client(token_for(cloud), endpoints[cloud], timeout)
+            try:
+                client = graph_client(token_for(cloud), endpoints[cloud], timeout)
+            except ValueError as error:  # azure-identity: a credential's settings are missing
+                reason = (str(error).strip().splitlines() or [""])[0]
+                failures.extend(f"{name}: cannot sign in to the {cloud} cloud: {reason}" for name in names)
+                continue
             for name in names:
                 try:
                     values[name] = await _read_domain(client, name, endpoints[cloud], now)

@@ -39,8 +39,11 @@ from mailflow.spf import (
     SpfTerm,
     build_record,
 )
-from mailflow.tenant import TENANT_FILE_KEY, TenantDomain, TenantFile
+from mailflow.tenant import TenantDomain, TenantFile
 from mailflow.topology import route
+
+SPF_MIN_TTL = 3600
+"""Microsoft recommends at least one hour for the SPF TXT record."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ def plan_domain(
     path: str,
     counter: LookupCounter,
     tenant: TenantDomain | None = None,
-    tenant_label: str = TENANT_FILE_KEY,
+    tenant_label: str | None = None,
     strict: bool = False,
 ) -> DomainPlan:
     """The records of one validated domain; raise ``ConfigError`` if they cannot be published, or
@@ -193,6 +196,14 @@ def plan_domain(
     else:
         warnings.extend(assigned.derived)
     warnings.extend(assigned.warnings)
+    if domain.ttl < SPF_MIN_TTL:
+        warnings.append(
+            Problem(
+                f"{path}.ttl",
+                f"{domain.ttl} s is the TTL of the SPF record too; Microsoft recommends at least "
+                f"{SPF_MIN_TTL} s for it",
+            )
+        )
 
     records = [
         *mx_records(domain.name, domain.ttl, routing.mx, routing.mx_part),
@@ -261,7 +272,7 @@ def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None, strict: bo
     counter = LookupCounter(resolver or bundled_snapshot())
     strict = strict or (settings is not None and settings.strict)
     tenant: TenantFile | None = values.get("tenant")
-    tenant_label = str(values.get("tenantFile") or TENANT_FILE_KEY)
+    tenant_label = values.get("tenantFile") if tenant else None
     plans: list[DomainPlan] = []
     for path, domain in parsed:
         if settings is not None:

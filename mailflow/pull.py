@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from mailflow.config import Cloud, parse_domains, project_directory
+from mailflow.config import Cloud, parse_domains, project_directory, project_path
 from mailflow.errors import ConfigError, Problem
 from mailflow.exo import CMDLETS, exchange_values, read_export
 from mailflow.graph import read_domains
@@ -22,7 +20,6 @@ from mailflow.tenant import (
     TenantFile,
     read_tenant_file,
     render_tenant,
-    tenant_path,
     values_only,
 )
 
@@ -53,29 +50,40 @@ def stack_domains(values: dict[str, Any]) -> list[tuple[str, Cloud]]:
 def _exchange(
     exo_json: Path | None, names: list[str], previous: TenantFile | None, notes: list[str]
 ) -> dict[str, ExchangeValues]:
-    """Each domain's Exchange Online values: from the export when one is given, else as the
-    tenant file already held them (a pull of Graph alone loses nothing)."""
+    """Each domain's Exchange Online values: from the export where it has the domain, else as the
+    tenant file already held them (a pull of Graph alone, or a partial export, loses nothing)."""
+    kept = {
+        name: domain.exchange_online
+        for name, domain in (previous.domains.items() if previous else ())
+        if name in names and domain.exchange_online is not None
+    }
     if exo_json is None:
-        return {
-            name: domain.exchange_online
-            for name, domain in (previous.domains.items() if previous else ())
-            if name in names and domain.exchange_online is not None
-        }
+        return kept
     export = read_export(exo_json)
+    label = f"--exo-json ({exo_json})"
     source = f"Exchange Online PowerShell export {exo_json.name} ({CMDLETS})"
-    entries = {entry.name.strip().lower().rstrip("."): entry for entry in export.domains}
-    values: dict[str, ExchangeValues] = {}
+    entries: dict[str, int] = {}
     problems: list[Problem] = []
+    for index, entry in enumerate(export.domains):
+        name = entry.name.strip().lower().rstrip(".")
+        if name in entries:
+            problems.append(
+                Problem(f"{label} domains[{index}]", f"'{entry.name}' is also domains[{entries[name]}]")
+            )
+        entries[name] = index
+    values: dict[str, ExchangeValues] = {}
     for name in names:
-        entry = entries.get(name)
-        if entry is None:
-            notes.append(f"{name}: not in {exo_json.name}; run `mailflow tenant script` again and export")
+        if name not in entries:
+            kept_note = "; its earlier values are kept" if name in kept else ""
+            notes.append(f"{name}: not in {exo_json.name}{kept_note}")
+            if name in kept:
+                values[name] = kept[name]
             continue
+        index = entries[name]
         try:
-            values[name], lacking = exchange_values(entry, export, source)
-        except (ValidationError, ValueError) as error:
-            detail = str(error).splitlines()[0] if isinstance(error, ValueError) else error.errors()[0]["msg"]
-            problems.append(Problem(f"--exo-json ({exo_json}) {name}", detail))
+            values[name], lacking = exchange_values(export.domains[index], export, source)
+        except ValueError as error:
+            problems.append(Problem(f"{label} domains[{index}]", str(error)))
             continue
         notes.extend(f"{name}: {note}" for note in lacking)
     if problems:
@@ -104,7 +112,7 @@ def pull(
             ]
         )
     project = project_directory(stack_file)
-    path = tenant_path(name, project)
+    path = project_path(name, project)
     domains = stack_domains(values)
     previous = read_tenant_file(name, project) if path.exists() else None
     notes: list[str] = []
@@ -128,10 +136,18 @@ def write_tenant(pulled: Pulled) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(render_tenant(pulled.tenant))
+        mode = pulled.path.stat().st_mode if pulled.path.exists() else 0o666 & ~_umask()
+        os.chmod(temporary, mode)
         os.replace(temporary, pulled.path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def differences(pulled: Pulled) -> list[str]:

@@ -52,6 +52,11 @@ def plan_table(plan: StackPlan) -> str:
         lines.append(f"{domain.domain}  [{domain.topology}]")
         source = domain.sources.get("exoMxHost")
         lines.append(f"  Exchange Online MX host: {domain.exo_mx_host}" + (f" ({source})" if source else ""))
+        lines.extend(
+            f"  {label} from: {domain.sources[key]}"
+            for key, label in (("dkim", "DKIM targets"), ("autodiscover", "autodiscover target"))
+            if key in domain.sources
+        )
         if domain.relay_host:
             lines.append(f"  third party relays inbound mail to: {domain.relay_host}")
         lines.append(f"  SPF DNS lookups: {lookups}")

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml_rs
-from pydantic import AfterValidator, AwareDatetime, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationError
 
-from mailflow.config import NAMESPACE, Cloud, HostName, Model, problems_from, read_yaml
+from mailflow.config import NAMESPACE, Cloud, HostName, Model, problems_from, project_path, read_yaml
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import normalize_name
 
@@ -97,9 +97,21 @@ class TenantDomain(Model):
     exchange_online: ExchangeValues | None = None
 
 
+def _distinct_names(domains: Any) -> Any:
+    """Two keys naming one domain (``contoso.com``, ``Contoso.com.``) would silently become one."""
+    if isinstance(domains, dict):
+        seen: dict[str, str] = {}
+        for key in domains:
+            name = str(key).strip().lower().rstrip(".")
+            if name in seen:
+                raise ValueError(f"'{key}' and '{seen[name]}' name the same domain")
+            seen[name] = str(key)
+    return domains
+
+
 class TenantFile(Model):
     version: Literal[1] = 1
-    domains: dict[HostName, TenantDomain]
+    domains: Annotated[dict[HostName, TenantDomain], BeforeValidator(_distinct_names)]
 
 
 def parse_tenant(document: Any, label: str) -> TenantFile:
@@ -110,15 +122,11 @@ def parse_tenant(document: Any, label: str) -> TenantFile:
         raise ConfigError(problems_from(error, label)) from None
 
 
-def tenant_path(name: str, project: Path) -> Path:
-    return Path(name) if Path(name).is_absolute() else project / name
-
-
 def read_tenant_file(name: Any, project: Path) -> TenantFile:
     """``mailflow:tenantFile``, relative to the project directory like ``domainsFile``."""
     if not isinstance(name, str) or not name:
         raise ConfigError([Problem(TENANT_FILE_KEY, "must be the path of the tenant file (YAML or JSON)")])
-    path = tenant_path(name, project)
+    path = project_path(name, project)
     return parse_tenant(read_yaml(path, f"{TENANT_FILE_KEY} ({path})"), name)
 
 
@@ -134,12 +142,13 @@ def render_tenant(tenant: TenantFile) -> str:
 
 
 def values_only(tenant: TenantFile) -> dict[str, Any]:
-    """The file without the times values were read: what ``--check`` compares."""
+    """The file without where and when values were read: what ``--check`` compares."""
     data = tenant_document(tenant)
     for domain in data["domains"].values():
         for group in ("graph", "exchangeOnline"):
             if group in domain:
                 domain[group].pop("readAt", None)
+                domain[group].pop("source", None)
     return data
 
 

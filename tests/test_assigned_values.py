@@ -135,9 +135,10 @@ def test_dkim_targets_of_no_microsoft_form_are_a_warning() -> None:
 def test_initial_domain_is_refused_for_hyphenated_domains() -> None:
     domain = new_domain(mxHost=NEW_MX, dkim={"initialDomain": "contoso.onmicrosoft.com"})
     assert config_problems({"domains": [domain]}) == [
-        "mailflow:domains[0].exchangeOnline.dkim.initialDomain: cannot derive DKIM targets for "
-        "'new-domain.example': Microsoft assigns the token of a domain containing '-'; set selector1 "
-        "and selector2 from Get-DkimSigningConfig, or use a tenant file (mailflow tenant pull)"
+        "mailflow:domains[0].exchangeOnline.dkim.initialDomain: cannot be derived for "
+        "'new-domain.example': Microsoft assigns the DKIM token of a domain containing '-' (its token "
+        "drops the hyphens and may carry a suffix); set selector1 and selector2 from "
+        "Get-DkimSigningConfig, or use a tenant file (mailflow tenant pull)"
     ]
 
 
@@ -158,15 +159,19 @@ def test_config_that_differs_from_the_tenant_warns_and_the_tenant_wins() -> None
     assert "the tenant's is published: remove mxHost" in plan.warnings[0].message
 
 
-def test_the_tenants_priority_is_used_unless_config_sets_one() -> None:
+def test_the_tenants_priority_is_published_and_a_configured_one_warns() -> None:
     tenant = {"new-domain.example": {**NEW_DOMAIN_TENANT, "graph": graph(NEW_MX, priority=10)}}
     assert rows(plan_stack(with_tenant([new_domain()], tenant)))[0] == (
         "new-domain.example.",
         "MX",
         f"10 {NEW_MX}.",
     )
-    configured = with_tenant([new_domain(mxPriority=0)], tenant)
-    assert rows(plan_stack(configured))[0] == ("new-domain.example.", "MX", f"0 {NEW_MX}.")
+    plan = plan_stack(with_tenant([new_domain(mxPriority=0)], tenant))
+    assert rows(plan)[0] == ("new-domain.example.", "MX", f"10 {NEW_MX}.")
+    assert warnings(plan) == [
+        "mailflow:domains[0].exchangeOnline.mxPriority: 0 differs from the tenant's preference 10 "
+        "(Microsoft Graph, read 2026-11-28); the tenant's is published: remove mxPriority"
+    ]
 
 
 def test_a_tenant_file_of_another_cloud_is_refused() -> None:
@@ -197,8 +202,7 @@ def test_an_unverified_domain_and_one_without_email_warn() -> None:
     }
     plan = plan_stack(with_tenant([new_domain()], {"new-domain.example": unverified}))
     assert [w.message.split(":")[0] for w in plan.warnings] == [
-        "new-domain.example is not verified in the tenant",
-        "Microsoft Graph could not give this domain's records",
+        "new-domain.example is not verified in the tenant"
     ]
     no_email = {**NEW_DOMAIN_TENANT, "graph": graph(NEW_MX, supportedServices=["Intune"])}
     plan = plan_stack(with_tenant([new_domain()], {"new-domain.example": no_email}))
@@ -339,6 +343,59 @@ def test_device_management_cnames_follow_the_tenant() -> None:
         "CNAME",
         "enterpriseregistration.windows.net.",
     ) in rows(plan)
+
+
+def test_a_domain_missing_from_the_tenant_file_is_named() -> None:
+    domain = new_domain(mxHost=NEW_MX)
+    assert warnings(plan_stack(with_tenant([domain], {})))[0] == (
+        "mailflow:domains[0]: new-domain.example is not in tenant.yaml: run `mailflow tenant pull` for this stack"
+    )
+
+
+def test_a_tenant_without_an_exchange_online_export_says_dkim_is_missing() -> None:
+    tenant = {"cloud": "commercial", "graph": graph(NEW_MX)}
+    assert warnings(plan_stack(with_tenant([new_domain()], {"new-domain.example": tenant}))) == [
+        "mailflow:domains[0].exchangeOnline.dkim: no DKIM targets: the tenant file holds no Exchange "
+        "Online export for new-domain.example; run `mailflow tenant script`, then `mailflow tenant pull --exo-json`"
+    ]
+
+
+def test_dkim_not_yet_enabled_in_the_tenant_says_how_to_enable_it() -> None:
+    dkim = {
+        "selector1": NEW_DKIM.format(n=1),
+        "selector2": NEW_DKIM.format(n=2),
+        "enabled": False,
+        "status": "CnameMissing",
+    }
+    tenant = {**NEW_DOMAIN_TENANT, "exchangeOnline": {**NEW_DOMAIN_TENANT["exchangeOnline"], "dkim": dkim}}
+    assert warnings(plan_stack(with_tenant([new_domain()], {"new-domain.example": tenant}))) == [
+        "mailflow:domains[0].exchangeOnline.dkim: DKIM signing of new-domain.example is not on in the tenant "
+        "(status CnameMissing): once these CNAMEs resolve, run Set-DkimSigningConfig -Identity "
+        "new-domain.example -Enabled $true"
+    ]
+
+
+def test_internationalised_names_are_not_derived() -> None:
+    domain = fabrikam()
+    domain["name"] = "bücher.de"
+    assert config_problems({"domains": [domain]})[0].startswith(
+        "mailflow:domains[0].exchangeOnline.mxHost: cannot be derived for 'bücher.de': Microsoft assigns "
+        "the MX host of a domain spelled with non-ASCII letters"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cloud", "initial", "problem"),
+    [
+        ("commercial", "contoso.onmicrosoft.us", "is only used in the gcc-high and dod clouds"),
+        ("gcc-high", "contoso.onmicrosoft.com", "'contoso.onmicrosoft.com' is not a gcc-high initial domain"),
+    ],
+)
+def test_initial_domain_belongs_to_gcc_high_and_dod(cloud: str, initial: str, problem: str) -> None:
+    domain = fabrikam(cloud=cloud, initialDomain=initial)
+    assert config_problems({"domains": [domain]})[0].startswith(
+        f"mailflow:domains[0].exchangeOnline.initialDomain: {problem}"
+    )
 
 
 def test_a_broken_tenant_file_names_the_file_and_key(tmp_path: Path) -> None:

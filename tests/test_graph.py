@@ -201,6 +201,13 @@ def test_pages_that_never_end_are_cut_off(graph: GraphReplay) -> None:
             "mailExchange": "mx.example.net",
             "preference": 70000,
         },
+        {
+            "recordType": "Mx",
+            "label": "contoso.com",
+            "supportedService": "Email",
+            "mailExchange": "mx.example.net",
+            "preference": 10.5,
+        },
     ],
 )
 def test_values_that_are_no_dns_data_are_refused(graph: GraphReplay, record: dict[str, Any]) -> None:

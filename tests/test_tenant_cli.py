@@ -118,7 +118,9 @@ def test_the_pulled_file_drives_a_strict_plan(tenant_graph: GraphReplay, project
             "selector2-newdomain-example02b._domainkey.contoso.r-v1.dkim.mail.microsoft.",
         ),
     ]
-    assert [w.path for w in new.warnings] == []
+    assert [w.message.split(":")[0] for w in new.warnings] == [
+        "DKIM signing of new-domain.example is not on in the tenant (status CnameMissing)"
+    ]
 
 
 def test_check_exits_1_when_the_tenant_changed_and_writes_nothing(
@@ -191,7 +193,7 @@ def test_a_broken_export_is_a_config_error_naming_it(
         )
     )
     assert main(["tenant", "pull", str(project), "--exo-json", str(broken)]) == 2
-    assert f"--exo-json ({broken}) generatedAt: Field required" in capsys.readouterr().err
+    assert f"--exo-json ({broken}).generatedAt: is required" in capsys.readouterr().err
 
 
 def test_an_unreadable_tenant_exits_3_and_leaves_the_file(
@@ -266,8 +268,93 @@ def test_script_is_valid_powershell_that_only_reads(
 
 
 def test_script_quotes_what_it_is_given() -> None:
-    script = export_script(["x'; Remove-Item -Recurse C:/ ; '"], "out'$(Stop-Computer).json")
+    script = export_script(
+        ["x'; Remove-Item -Recurse C:/ ; '"], "out'$(Stop-Computer).json\nRestart-Computer"
+    )
     tree = powershell_tree(script)
     assert not tree.root_node.has_error
     assert "Remove-Item" not in commands(tree.root_node)
     assert "Stop-Computer" not in commands(tree.root_node)
+    assert "Restart-Computer" not in commands(tree.root_node)
+
+
+def test_a_partial_export_keeps_the_earlier_dkim_values(
+    tenant_graph: GraphReplay, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tenant", "pull", str(project), "--exo-json", str(EXPORT)]) == 0
+    export = json.loads(EXPORT.read_text("utf-8-sig"))
+    export["domains"] = [d for d in export["domains"] if d["name"] != "contoso.com"]
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(export))
+    assert main(["tenant", "pull", str(project), "--exo-json", str(partial)]) == 0
+    assert "note: contoso.com: not in partial.json; its earlier values are kept" in capsys.readouterr().err
+    written = yaml.safe_load(tenant_file(project).read_text())
+    assert written["domains"]["contoso.com"]["exchangeOnline"]["dkim"]["status"] == "Valid"
+
+
+def test_an_unchanged_tenant_leaves_the_file_as_it_is(tenant_graph: GraphReplay, project: Path) -> None:
+    assert main(["tenant", "pull", str(project)]) == 0
+    path = tenant_file(project)
+    path.chmod(0o640)
+    before = (path.read_text(), path.stat().st_mtime_ns)
+    assert main(["tenant", "pull", str(project)]) == 0
+    assert (path.read_text(), path.stat().st_mtime_ns) == before
+    tenant_graph.reply("/v1.0/domains/contoso.com", Reply(200, {"id": "contoso.com", "isVerified": False}))
+    assert main(["tenant", "pull", str(project)]) == 0
+    assert path.read_text() != before[0]
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_two_entries_for_one_domain_are_refused(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = json.loads(EXPORT.read_text("utf-8-sig"))
+    export["domains"].append({**export["domains"][0], "name": "CONTOSO.COM."})
+    doubled = tmp_path / "doubled.json"
+    doubled.write_text(json.dumps(export))
+    assert main(["tenant", "pull", str(project), "--exo-json", str(doubled)]) == 2
+    assert "domains[3]: 'CONTOSO.COM.' is also domains[0]" in capsys.readouterr().err
+    tenant = tenant_file(project)
+    tenant.parent.mkdir()
+    tenant.write_text("version: 1\ndomains:\n  contoso.com: {}\n  Contoso.com.: {}\n")
+    assert main(["plan", str(project)]) == 2
+    assert "'Contoso.com.' and 'contoso.com' name the same domain" in capsys.readouterr().err
+
+
+def test_selector_targets_swapped_in_an_export_are_refused(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = json.loads(EXPORT.read_text("utf-8-sig"))
+    dkim = export["domains"][0]["dkim"]
+    dkim["selector1CNAME"], dkim["selector2CNAME"] = dkim["selector2CNAME"], dkim["selector1CNAME"]
+    swapped = tmp_path / "swapped.json"
+    swapped.write_text(json.dumps(export))
+    assert main(["tenant", "pull", str(project), "--exo-json", str(swapped)]) == 2
+    assert "domains[0]: Selector1CNAME 'selector2-contoso-com" in capsys.readouterr().err
+
+
+def test_a_tenant_file_that_is_not_utf8_is_a_config_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = tenant_file(project)
+    tenant.parent.mkdir()
+    tenant.write_bytes("version: 1\ndomains: {}\n".encode("utf-16"))
+    assert main(["plan", str(project)]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_credential_that_cannot_be_set_up_exits_3(
+    tenant_graph: GraphReplay,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def unconfigured(auth: str, cloud: str) -> Any:
+        raise ValueError("WorkloadIdentityCredential authentication unavailable. Missing AZURE_TENANT_ID.")
+
+    monkeypatch.setattr(mailflow.graph, "credential", unconfigured)
+    assert main(["tenant", "pull", str(project), "--auth", "workload-identity"]) == 3
+    assert (
+        "contoso.com: cannot sign in to the commercial cloud: WorkloadIdentityCredential"
+        in capsys.readouterr().err
+    )
