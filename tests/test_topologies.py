@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SEED_STACK, example_values, plan_domains
+from conftest import EXAMPLES, SEED_STACK, example_values, plan_domains
 
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
@@ -201,6 +201,18 @@ def test_hybrid_onprem_front_topology() -> None:
         ("autodiscover.adatum.com.", "CNAME", 3600, "mail.adatum.com."),
         ("mail.adatum.com.", "A", 3600, "198.51.100.10"),
         ("mta-sts.adatum.com.", "CNAME", 3600, "mta-sts.web.adatum.net."),
+        (
+            "selector1._domainkey.adatum.com.",
+            "CNAME",
+            3600,
+            "selector1-adatum-com._domainkey.adatum.onmicrosoft.com.",
+        ),
+        (
+            "selector2._domainkey.adatum.com.",
+            "CNAME",
+            3600,
+            "selector2-adatum-com._domainkey.adatum.onmicrosoft.com.",
+        ),
     ]
     policy = plan_stack(values).domains[0].mta_sts_policy
     assert policy == "version: STSv1\r\nmode: enforce\r\nmx: mail.adatum.com\r\nmax_age: 604800\r\n"
@@ -303,3 +315,13 @@ def test_dmarc_reports_outside_the_organization_need_authorization(seed_domain) 
         "mailflow:domains[0].dmarc.rua[1]: reports go outside mail.contoso.com: reports.example.net must "
         'publish TXT mail.contoso.com._report._dmarc.reports.example.net "v=DMARC1" (RFC 7489 §7.1)'
     ]
+
+
+@pytest.mark.parametrize(
+    "stack_file",
+    sorted([*EXAMPLES.glob("*.yaml"), *SEED_STACK.parent.glob("Pulumi.*.yaml")]),
+    ids=lambda path: path.name,
+)
+def test_no_example_or_stack_publishes_a_derived_value(stack_file) -> None:
+    """Every value Microsoft assigns comes from a tenant file or explicit config: strict mode plans."""
+    assert plan_stack(read_stack_file(stack_file), strict=True).domains
