@@ -13,6 +13,11 @@ _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PLAIN_HOSTNAME = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 )
+# The same with underscores in the labels left of the last (``selector1._domainkey.…`` and the
+# CNAME targets Microsoft gives for them).
+_SERVICE_NAME = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+)
 
 
 def normalize_name(text: str, *, hostname: bool) -> str:
@@ -22,7 +27,7 @@ def normalize_name(text: str, *, hostname: bool) -> str:
     apexes need; otherwise underscores are allowed, as in ``selector1._domainkey``.
     """
     candidate = text.strip().lower().rstrip(".")
-    if _PLAIN_HOSTNAME.match(candidate):
+    if _PLAIN_HOSTNAME.match(candidate) or (not hostname and _SERVICE_NAME.match(candidate)):
         return candidate
     if not candidate:
         raise ValueError("is empty; expected a DNS name such as 'contoso.com'")
@@ -46,3 +51,12 @@ def normalize_name(text: str, *, hostname: bool) -> str:
 def fqdn(name: str) -> str:
     """The absolute form with a trailing dot, as zone files and the plan's JSON write it."""
     return name if name.endswith(".") else f"{name}."
+
+
+def service_name(text: str) -> str:
+    """A name of letters, digits, '-' and '_' only, such as the DKIM CNAME targets Microsoft
+    assigns; raise ``ValueError`` otherwise."""
+    name = normalize_name(text, hostname=False)
+    if not _SERVICE_NAME.match(name):
+        raise ValueError(f"'{text}' is not a DNS name of letters, digits, '-' and '_'")
+    return name

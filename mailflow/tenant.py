@@ -7,7 +7,6 @@ its values before any value from config or a derivation.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Vali
 
 from mailflow.config import NAMESPACE, Cloud, HostName, Model, problems_from, project_path, read_yaml
 from mailflow.errors import ConfigError, Problem
-from mailflow.names import normalize_name
+from mailflow.names import service_name
 
 TENANT_FILE_KEY = f"{NAMESPACE}:tenantFile"
 HEADER = (
@@ -26,21 +25,7 @@ HEADER = (
 )
 
 
-_SERVICE_NAME = re.compile(
-    r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-)
-
-
-def _service_name(value: str) -> str:
-    """A CNAME target Microsoft gives: letters, digits, hyphens and underscores
-    (``selector1-contoso-com._domainkey.contoso.onmicrosoft.com``)."""
-    name = normalize_name(value, hostname=False)
-    if not _SERVICE_NAME.match(name):
-        raise ValueError(f"'{value}' is not a DNS name of letters, digits, '-' and '_'")
-    return name
-
-
-ServiceName = Annotated[str, AfterValidator(_service_name)]
+ServiceName = Annotated[str, AfterValidator(service_name)]
 
 
 class TenantMx(Model):
