@@ -107,6 +107,14 @@ def _field(record: Any, attribute: str, key: str) -> Any:
     return value if value is not None else (record.additional_data or {}).get(key)
 
 
+def _a_label(name: str) -> str:
+    """The ASCII form of a name, so that Graph's labels match an internationalised domain however
+    either spells it."""
+    import dns.name
+
+    return dns.name.from_text(name).to_text(omit_final_dot=True).lower()
+
+
 def graph_values(
     domain: str, source: str, details: Any, records: Iterable[Any], read_at: datetime
 ) -> GraphValues:
@@ -116,22 +124,23 @@ def graph_values(
     spf: str | None = None
     cnames: dict[str, str] = {}
     unavailable: list[str] = []
-    suffix = f".{domain}"
+    apex = _a_label(domain)
+    suffix = f".{apex}"
     try:
         for record in records:
             kind = str(_field(record, "record_type", "recordType") or "").lower()
-            label = normalize_name(str(_field(record, "label", "label") or domain), hostname=False)
+            label = _a_label(normalize_name(str(_field(record, "label", "label") or domain), hostname=False))
             service = _field(record, "supported_service", "supportedService")
             description = _field(record, "description", "description")
             if description is not None and not kind:
                 unavailable.append(str(description))
-            elif kind == "mx" and label == domain and service == "Email":
+            elif kind == "mx" and label == apex and service == "Email":
                 host = str(_field(record, "mail_exchange", "mailExchange"))
                 priority = _field(record, "preference", "preference")
                 if not isinstance(priority, int) or isinstance(priority, bool):
                     raise ValueError(f"MX {host} has no whole-number preference ({priority!r})")
                 mx.append(TenantMx(host=host, priority=priority))
-            elif kind == "txt" and label == domain and service == "Email":
+            elif kind == "txt" and label == apex and service == "Email":
                 text = str(_field(record, "text", "text") or "")
                 if text.lower().startswith("v=spf1"):
                     spf = text

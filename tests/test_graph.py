@@ -242,3 +242,23 @@ def test_an_answer_that_is_not_graphs_is_an_error_not_a_traceback(
         read(graph, ("contoso.com", "commercial"))
     assert str(caught.value).startswith("contoso.com: ")
     assert says in str(caught.value)
+
+
+def test_an_internationalised_domain_matches_graphs_ascii_labels(graph: GraphReplay) -> None:
+    graph.reply(
+        "/v1.0/domains/bücher.de",
+        Reply(200, {"id": "xn--bcher-kva.de", "isVerified": True, "supportedServices": ["Email"]}),
+    )
+    mx = {
+        "@odata.type": "#microsoft.graph.domainDnsMxRecord",
+        "recordType": "Mx",
+        "label": "xn--bcher-kva.de",
+        "supportedService": "Email",
+        "mailExchange": "xn--bcher-kva-de01c.mail.protection.outlook.com",
+        "preference": 0,
+    }
+    graph.reply("/v1.0/domains/bücher.de/serviceConfigurationRecords", Reply(200, {"value": [mx]}))
+    values, _ = read(graph, ("bücher.de", "commercial"))
+    assert values["bücher.de"].mx == TenantMx(
+        host="xn--bcher-kva-de01c.mail.protection.outlook.com", priority=0
+    )
