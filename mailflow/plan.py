@@ -27,6 +27,7 @@ from mailflow.records import (
     mta_sts_policy,
     mx_records,
     optional_records,
+    owner,
     sort_records,
     txt,
 )
@@ -146,6 +147,24 @@ def _rrset_problems(path: str, records: tuple[Record, ...]) -> list[Problem]:
     return problems
 
 
+def _case_variants(domain: Domain, path: str, planned: list[Record]) -> list[Problem]:
+    """DNS names are case-insensitive (RFC 4343): an extra record written ``Autodiscover`` or
+    ``_DMARC`` names what mailflow plans itself, and would join or clash with its records."""
+    names = {r.name: f"{r.type} {r.name}" for r in planned}
+    problems = []
+    for index, extra in enumerate(domain.extra_records):
+        name = owner(domain.name, extra.name.lower())
+        if extra.name != extra.name.lower() and name in names:
+            problems.append(
+                Problem(
+                    f"{path}.extraRecords[{index}].name",
+                    f"'{extra.name}' is {name} in another case (DNS names are case-insensitive), "
+                    f"where mailflow plans {names[name]}",
+                )
+            )
+    return problems
+
+
 def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
     dmarc = domain.dmarc
     if dmarc is None:
@@ -205,15 +224,16 @@ def plan_domain(
             )
         )
 
-    records = [
+    planned = [
         *mx_records(domain.name, domain.ttl, routing.mx, routing.mx_part),
         txt(domain.name, "@", domain.ttl, spf, "spf"),
         *exchange_online_records(domain, assigned),
         *optional_records(domain, assigned.cnames),
-        *(extra_record(domain, extra) for extra in domain.extra_records),
     ]
-    ordered = sort_records(domain.name, records)
+    extras = [extra_record(domain, extra) for extra in domain.extra_records]
+    ordered = sort_records(domain.name, [*planned, *extras])
     if domain.extra_records:
+        problems.extend(_case_variants(domain, path, planned))
         problems.extend(_rrset_problems(path, ordered))
     apex_mx = [str(r.data[1]).rstrip(".") for r in ordered if r.type == "MX" and r.name == fqdn(domain.name)]
     mx_problems, mx_warnings = mx_microsoft_problems(path, assigned.exo_mx, apex_mx, tenant)

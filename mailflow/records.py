@@ -194,7 +194,7 @@ def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
     rdtype = dns.rdatatype.from_text(extra.type)
     rdata = dns.rdata.from_text(_IN, rdtype, extra.value, origin=dns_name(fqdn(domain.name)))
     data = _fields(rdata) if extra.type in _STRUCTURED_TYPES else (rdata.to_text(),)
-    name = owner(domain.name, extra.name)
+    name = owner(domain.name, extra.name.lower())
     return Record(name, extra.type, extra.ttl or domain.ttl, data, domain.name, _extra_slot(rdata))
 
 

@@ -293,3 +293,27 @@ def test_cli_reports_unreadable_and_invalid_yaml(tmp_path, capsys) -> None:
     broken.write_text("config: [unclosed\n")
     assert main(["plan", str(broken)]) == 2
     assert "is not valid YAML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "rtype", "value", "where"),
+    [
+        ("Autodiscover", "A", "192.0.2.1", "CNAME autodiscover.contoso.com."),
+        ("_DMARC", "TXT", '"v=DMARC1; p=none"', "TXT _dmarc.contoso.com."),
+    ],
+)
+def test_a_case_variant_of_a_planned_name_is_refused(seed_domain, name, rtype, value, where) -> None:
+    seed_domain["extraRecords"] = [{"name": name, "type": rtype, "value": value}]
+    problems = config_problems({"domains": [seed_domain]})
+    assert any(
+        p.startswith(f"mailflow:domains[0].extraRecords[0].name: '{name}' is ")
+        and p.endswith(f"where mailflow plans {where}")
+        for p in problems
+    ), problems
+
+
+def test_extra_names_are_published_in_lower_case(seed_domain) -> None:
+    seed_domain["extraRecords"] = [{"name": "VPN", "type": "A", "value": "192.0.2.9"}]
+    from conftest import plan_domains
+
+    assert ("vpn.contoso.com.", "A") in {(r.name, r.type) for r in plan_domains(seed_domain).records}
