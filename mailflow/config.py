@@ -248,6 +248,9 @@ class Domain(Model):
     """Cloudflare target: the zone's ID (else the target's zoneId, else looked up by name)."""
     zone_name: HostName | None = None
     """Azure target: the DNS zone holding the domain, when it is not the domain itself."""
+    adopt: bool = False
+    """zonefile and rfc2136 targets: take over a zone file or record sets that exist but that no
+    mailflow stack wrote (their previous content is kept in state)."""
     import_ids: dict[str, Annotated[str, Field(min_length=1)]] = {}
     """Adopt existing records: Pulumi logical name -> the provider's ID of the live record."""
 
@@ -649,6 +652,10 @@ def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[
             Problem(
                 f"{path}.name", f"'{domain.name}' is not inside the rfc2136 target's zone '{update_zone}'"
             )
+        )
+    if domain.adopt and kind not in ("zonefile", "rfc2136"):
+        problems.append(
+            Problem(f"{path}.adopt", f"is for the zonefile and rfc2136 targets; {kind} adopts with importIds")
         )
     zone_name = domain.zone_name
     if zone_name is not None and kind != "azure":

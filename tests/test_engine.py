@@ -15,6 +15,7 @@ from bench.fixtures import stack_values
 from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
+from mailflow.targets.zonefile import read_records, render
 
 pytestmark = pytest.mark.engine
 NAMED_CHECKZONE = shutil.which("named-checkzone") or "/usr/bin/named-checkzone"
@@ -103,6 +104,89 @@ def test_removing_a_domain_deletes_its_zone_file(project: Project) -> None:
     project.pulumi("up", "--yes")
     assert not (project.zones / "fabrikam.com.zone").exists()
     assert (project.zones / "contoso.com.zone").exists()
+
+
+HAND_MADE = """$ORIGIN fabrikam.com.
+$TTL 3600
+@ IN SOA ns1.fabrikam.com. hostmaster.fabrikam.com. 2099010101 7200 3600 1209600 300
+@ IN NS ns1.fabrikam.com.
+ns1 IN A 192.0.2.53
+www IN A 192.0.2.80
+vpn IN A 192.0.2.81
+"""
+
+
+def fabrikam(project: Project, **extra: object) -> list[dict]:
+    domains = project.domains()
+    second = copy.deepcopy(domains[0])
+    second.update(name="fabrikam.com", **extra)
+    return [domains[0], second]
+
+
+def test_a_hand_made_zone_file_is_never_overwritten(project: Project) -> None:
+    hand_made = project.zones / "fabrikam.com.zone"
+    hand_made.write_text(HAND_MADE)
+    project.set_domains(fabrikam(project))
+    result = project.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert f"{hand_made} exists and mailflow did not write it" in result.stdout
+    assert hand_made.read_text() == HAND_MADE
+
+
+def test_an_adopted_zone_file_keeps_its_serial_rising_and_stays_when_removed(project: Project) -> None:
+    hand_made = project.zones / "fabrikam.com.zone"
+    hand_made.write_text(HAND_MADE)
+    project.set_domains(fabrikam(project, adopt=True))
+    project.pulumi("up", "--yes")
+    _, serial = read_records(hand_made, "fabrikam.com.")
+    assert serial == 2099010102
+    (adopted,) = [r for r in project.resources() if r["urn"].endswith("::fabrikam.com/zone")]
+    assert {"name": "www.fabrikam.com.", "type": "A", "ttl": 3600, "value": "192.0.2.80"} in adopted[
+        "outputs"
+    ]["adopted"]["records"]
+    project.set_domains(fabrikam(project)[:1])
+    project.pulumi("up", "--yes")
+    assert hand_made.exists()
+
+
+def test_a_second_stack_cannot_take_or_delete_the_first_stacks_zone_file(
+    project: Project, tmp_path: Path
+) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    before = zone_file.read_text()
+    second = make_project(tmp_path / "second", {"kind": "zonefile", "directory": str(project.zones)})
+    second.pulumi("stack", "rename", "other")
+    second.stack = "other"
+    result = second.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "is written by mailflow stack organization/mailflow/local" in result.stdout
+    second.pulumi("destroy", "--yes")
+    assert zone_file.read_text() == before
+
+
+def test_a_run_cut_off_after_writing_never_leaves_two_contents_under_one_serial(project: Project) -> None:
+    """State still holds the serial before the cut-off run; the file holds that run's content under
+    the next serial. The next run with other content must go past both."""
+    zone_file = project.zones / "contoso.com.zone"
+    _, first = read_records(zone_file, "contoso.com.")
+    (resource,) = [r for r in project.resources() if r["urn"].endswith("::contoso.com/zone")]
+    cut_off = {
+        **resource["outputs"],
+        "records": [
+            *resource["outputs"]["records"],
+            {"name": "cut.contoso.com.", "type": "A", "ttl": 3600, "value": "192.0.2.1"},
+        ],
+    }
+    zone_file.write_text(render(cut_off, first + 1))
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    project.pulumi("up", "--yes")
+    records, serial = read_records(zone_file, "contoso.com.")
+    assert serial == first + 2
+    assert ("cut.contoso.com.", "A") not in {(r["name"], r["type"]) for r in records}
+    project.pulumi("up", "--yes")
+    assert read_records(zone_file, "contoso.com.")[1] == first + 2
 
 
 def test_destroy_leaves_nothing(project: Project) -> None:

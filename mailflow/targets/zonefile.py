@@ -33,9 +33,16 @@ from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.targets import RecordGroup
 
-INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl")
+INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
 # SOA timers: refresh, retry, expire, negative-caching TTL (RFC 1912 §2.2 ranges).
 SOA_TIMERS = (7200, 3600, 1209600, 300)
+SERIAL_BITS = 32
+MARKER = "; managed by mailflow, stack "
+"""The first line of every file mailflow writes names the stack that owns it."""
+
+
+class NotOwned(Exception):
+    """A zone file exists that this stack did not write; the message says whose it is and what to do."""
 
 
 def canonical(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,9 +54,22 @@ def initial_serial(now: datetime | None = None) -> int:
     return int((now or datetime.now(UTC)).strftime("%Y%m%d")) * 100 + 1
 
 
-def next_serial(previous: int | None, now: datetime | None = None) -> int:
-    """RFC 1982 needs the serial to grow on every change: today's ``YYYYMMDDnn`` or previous + 1."""
-    return max(initial_serial(now), int(previous or 0) + 1)
+def serial_after(serial: int, other: int) -> bool:
+    """``serial`` comes after ``other`` in RFC 1982 serial number arithmetic (32 bits)."""
+    half = 1 << (SERIAL_BITS - 1)
+    return serial != other and ((serial - other) % (1 << SERIAL_BITS)) < half
+
+
+def next_serial(previous: int | None, on_disk: int | None = None, now: datetime | None = None) -> int:
+    """A serial after the one the file on disk holds (what secondaries have seen, also after a run
+    cut off before state was saved) and after the one mailflow last wrote when that is later:
+    today's ``YYYYMMDDnn`` when it comes after them, else the later of them plus one, modulo 2^32."""
+    known = [int(serial) for serial in (on_disk, previous) if serial is not None]
+    if not known:
+        return initial_serial(now)
+    latest = known[-1] if len(known) == 2 and serial_after(known[1], known[0]) else known[0]
+    today = initial_serial(now)
+    return today if serial_after(today, latest) else (latest + 1) % (1 << SERIAL_BITS)
 
 
 def render(props: dict[str, Any], serial: int) -> str:
@@ -73,7 +93,7 @@ def render(props: dict[str, Any], serial: int) -> str:
         node.find_rdataset(rdclass, rdtype, create=True).add(
             dns.rdata.from_text(rdclass, rdtype, record["value"], origin=origin), int(record["ttl"])
         )
-    header = f"; {props['origin']} zone, managed by mailflow: edits are overwritten by the next run\n"
+    header = f"{MARKER}{props['owner']}\n; {props['origin']} zone: edits are overwritten by the next run\n"
     return header + zone.to_text(relativize=True, want_origin=True)
 
 
@@ -114,6 +134,57 @@ def read_records(path: Path, origin: str) -> tuple[list[dict[str, Any]], int | N
     return canonical(records), serial
 
 
+def file_owner(path: Path) -> str | None:
+    """The stack named by a zone file's mailflow marker; None when it has none (or no file)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline().rstrip("\n")
+    except FileNotFoundError:
+        return None
+    return first.removeprefix(MARKER) if first.startswith(MARKER) else None
+
+
+def _disk(path: Path, origin: str) -> tuple[list[dict[str, Any]] | None, int | None]:
+    """The records and serial of the file on disk; (None, None) when there is none or it is unreadable."""
+    try:
+        return read_records(path, origin)
+    except (OSError, dns.exception.DNSException):
+        return None, None
+
+
+def _claim(path: Path, props: dict[str, Any]) -> dict[str, Any] | None:
+    """Check that this stack may write ``path``: it is absent, or this stack wrote it, or the domain
+    adopts it. Return what an adopted file held, for state; raise ``NotOwned`` otherwise."""
+    if not path.exists():
+        return None
+    owner = file_owner(path)
+    if owner == props["owner"]:
+        return None
+    if owner is not None:
+        raise NotOwned(
+            f"{path} is written by mailflow stack {owner}; a zone file has one owner, so this stack "
+            f"({props['owner']}) leaves it alone: remove the domain from one of the two stacks"
+        )
+    if not props.get("adopt"):
+        raise NotOwned(
+            f"{path} exists and mailflow did not write it: writing it would lose its records. Move it "
+            "away, or set adopt: true on the domain to take it over (its records are kept in state)"
+        )
+    records, serial = _disk(path, props["origin"])
+    return {"records": records or [], "serial": serial}
+
+
+def _write(path: Path, props: dict[str, Any], previous: int | None) -> int:
+    """Write the file unless it already holds the planned records; return its serial. The serial
+    follows both state and disk, so no two contents ever share one."""
+    records, on_disk = _disk(path, props["origin"])
+    if records == props["records"] and on_disk is not None and file_owner(path) == props["owner"]:
+        return on_disk
+    serial = next_serial(previous, on_disk)
+    write_atomically(path, render(props, serial))
+    return serial
+
+
 class ZoneFileProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
@@ -122,9 +193,13 @@ class ZoneFileProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        serial = initial_serial()
-        write_atomically(Path(props["path"]), render(props, serial))
-        return CreateResult(id_=props["path"], outs={**props, "serial": serial})
+        path = Path(props["path"])
+        adopted = _claim(path, props)
+        serial = _write(path, props, None)
+        outs = {**props, "serial": serial}
+        if adopted is not None:
+            outs["adopted"] = adopted
+        return CreateResult(id_=props["path"], outs=outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [key for key in INPUTS if olds.get(key) != news.get(key)]
@@ -132,23 +207,33 @@ class ZoneFileProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        serial = next_serial(olds.get("serial"))
-        write_atomically(Path(news["path"]), render(news, serial))
-        return UpdateResult(outs={**news, "serial": serial})
+        path = Path(news["path"])
+        owner = file_owner(path)
+        if path.exists() and owner not in (olds.get("owner"), news["owner"]):
+            raise NotOwned(
+                f"{path} no longer carries this stack's mailflow marker (someone replaced it): left "
+                "as it is. Move it away, or adopt it (adopt: true), then run again"
+            )
+        serial = _write(path, news, olds.get("serial"))
+        outs = {**news, "serial": serial}
+        if olds.get("adopted") is not None:
+            outs["adopted"] = olds["adopted"]
+        return UpdateResult(outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        Path(props["path"]).unlink(missing_ok=True)
+        """Delete only a file this stack wrote; a file the domain adopted stays (with mailflow's
+        records), as does one someone else has written since."""
+        path = Path(props["path"])
+        if props.get("adopted") is None and file_owner(path) == props["owner"]:
+            path.unlink(missing_ok=True)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         path = Path(props["path"])
         if not path.exists():
             return ReadResult(None, {})
-        try:
-            records, serial = read_records(path, props["origin"])
-        except dns.exception.DNSException:
-            # An unreadable file is drift like any other: the next update rewrites it.
-            return ReadResult(id_, {**props, "records": [], "serial": None})
-        return ReadResult(id_, {**props, "records": records, "serial": serial})
+        records, serial = _disk(path, props["origin"])
+        # An unreadable file is drift like any other: the next update rewrites it.
+        return ReadResult(id_, {**props, "records": records or [], "serial": serial})
 
 
 class ZoneFile(Resource):
@@ -157,7 +242,7 @@ class ZoneFile(Resource):
     serial: pulumi.Output[int]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        super().__init__(ZoneFileProvider(), name, {**props, "serial": None}, opts)
+        super().__init__(ZoneFileProvider(), name, {**props, "serial": None, "adopted": None}, opts)
 
 
 class ZoneFileTarget:
@@ -177,6 +262,8 @@ class ZoneFileTarget:
             "nameservers": [fqdn(ns) for ns in self.settings.nameservers],
             "hostmaster": fqdn(self.settings.hostmaster or f"hostmaster.{domain.domain}"),
             "ttl": domain.config.ttl,
+            "owner": f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+            "adopt": domain.config.adopt,
         }
 
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
