@@ -59,11 +59,18 @@ class Project:
             "PYTHONPATH": str(ROOT),  # the hand-written baseline imports bench.handwritten
         }
 
-    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def pulumi(
+        self, *args: str, check: bool = True, allow_destructive: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the CLI on this stack; ``allow_destructive`` lets a run delete or move MX and SPF
+        records (``MAILFLOW_ALLOW_DESTRUCTIVE=1``)."""
+        env = self.env()
+        if allow_destructive:
+            env["MAILFLOW_ALLOW_DESTRUCTIVE"] = "1"
         result = subprocess.run(
             ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
             cwd=self.directory,
-            env=self.env(),
+            env=env,
             capture_output=True,
             text=True,
             check=False,

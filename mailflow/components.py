@@ -85,9 +85,14 @@ def _aliases(parents: _Parents, tree: ResourceTree, group_part: str) -> list[pul
 
 
 def register_domain(
-    plan: DomainPlan, target: Target, tree: ResourceTree = "parts", protect_routing: bool = False
+    plan: DomainPlan,
+    target: Target,
+    tree: ResourceTree = "parts",
+    protect_routing: bool = False,
+    guard: pulumi.Resource | None = None,
 ) -> dict[str, Any]:
-    """Register one domain's resources in the ``tree`` shape; return its stack outputs."""
+    """Register one domain's resources in the ``tree`` shape, each after the ``guard``; return its
+    stack outputs."""
     groups = target.groups(plan)
     component = MailFlowDomain(plan) if tree != "flat" else None
     parents = _Parents(plan.domain, component)
@@ -95,7 +100,7 @@ def register_domain(
         for part in sorted({group.part for group in groups} - {DOMAIN_PART}):
             parents.parts[part] = TopologyPart(part, plan.domain, pulumi.ResourceOptions(parent=component))
     for group in groups:
-        _register_group(plan, target, group, parents, tree, protect_routing)
+        _register_group(plan, target, group, parents, tree, protect_routing, guard)
     outputs = domain_outputs(plan)
     if component is not None:
         component.finish(outputs)
@@ -109,6 +114,7 @@ def _register_group(
     parents: _Parents,
     tree: ResourceTree,
     protect_routing: bool,
+    guard: pulumi.Resource | None,
 ) -> None:
     parent = parents.of(tree, group.part)
     options = pulumi.ResourceOptions(
@@ -116,6 +122,7 @@ def _register_group(
         protect=protect_routing and group.carries_mail_routing,
         import_=plan.config.import_ids.get(group.name),
         aliases=_aliases(parents, tree, group.part),
+        depends_on=[guard] if guard is not None else None,
     )
     target.register(plan, group, options)
 

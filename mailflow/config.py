@@ -332,6 +332,9 @@ class StackSettings(Model):
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
     target: Target = ZoneFileTarget()
     resource_tree: ResourceTree = "parts"
+    max_delete_share: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """The destructive-change guard refuses a run deleting or moving more than this share of the
+    stack's record resources (and any MX or SPF one) unless ``MAILFLOW_ALLOW_DESTRUCTIVE=1``."""
     strict: bool = False
     """Refuse every value Microsoft assigns that is derived rather than read from the tenant or
     set in config (as ``--strict`` does on the command line)."""
@@ -617,7 +620,7 @@ def with_domains_file(values: dict[str, Any], project: Path) -> dict[str, Any]:
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
-_SETTINGS = frozenset({"production", "target", "resourceTree", "strict"})
+_SETTINGS = frozenset({"production", "target", "resourceTree", "strict", "maxDeleteShare"})
 _KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", "tsigSecret"}
 
 

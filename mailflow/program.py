@@ -15,11 +15,12 @@ from mailflow.components import register_domain
 from mailflow.config import NAMESPACE, with_files
 from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError, Problem
+from mailflow.guard import ChangeGuard
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.targets import Target, load_target
 
 OBJECT_KEYS = ("domains", "target")
-SCALAR_KEYS = ("production", "resourceTree", "domainsFile", "tenantFile", "strict")
+SCALAR_KEYS = ("production", "resourceTree", "domainsFile", "tenantFile", "strict", "maxDeleteShare")
 
 
 def config_values(config: pulumi.Config) -> dict[str, Any]:
@@ -79,6 +80,20 @@ def check_import_ids(plan: StackPlan, target: Target) -> None:
         raise ConfigError(problems)
 
 
+def change_guard(plan: StackPlan, target: Target) -> ChangeGuard:
+    """The guard every record resource waits for: it refuses a run that deletes or moves MX or SPF
+    records, or too many records, unless the run is allowed."""
+    placements: dict[str, str] = {}
+    routing: list[str] = []
+    for domain in plan.domains:
+        place = target.placement(domain)
+        for group in target.groups(domain):
+            placements[group.name] = place
+            if group.carries_mail_routing:
+                routing.append(group.name)
+    return ChangeGuard(placements, routing, plan.settings.max_delete_share)
+
+
 def run() -> dict[str, Any]:
     """Register every domain's resources and export their outputs (the per-domain ones are also
     returned, for tests) and the Exchange Online connector script.
@@ -96,8 +111,9 @@ def run() -> dict[str, Any]:
     for warning in (*plan.warnings, *connector_plan.warnings):
         pulumi.log.warn(str(warning))
     settings = plan.settings
+    guard = change_guard(plan, target)
     outputs = {
-        domain.domain: register_domain(domain, target, settings.resource_tree, settings.production)
+        domain.domain: register_domain(domain, target, settings.resource_tree, settings.production, guard)
         for domain in plan.domains
     }
     pulumi.export("domains", outputs)

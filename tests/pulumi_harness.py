@@ -10,6 +10,8 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
+from mailflow.guard import GUARD_NAME
+
 STACK = "<stack>"
 
 
@@ -23,6 +25,7 @@ class Registration:
     protect: bool
     import_id: str
     inputs: dict[str, Any]
+    dependencies: list[str]
     aliases: list[str]
     """The former parent each alias names: a URN, or ``STACK`` for the top of the stack (aliases
     that keep the current parent, such as a provider SDK's type aliases, are left out)."""
@@ -65,6 +68,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=request.protect,
                     import_id=request.importId,
                     inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    dependencies=list(request.dependencies),
                     aliases=[
                         STACK if a.spec.noParent else a.spec.parentUrn
                         for a in request.aliases
@@ -78,8 +82,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 @dataclass
 class ProgramRun:
     registrations: list[Registration]
+    """Every resource but the destructive-change guard, which is ``guard``."""
     outputs: dict[str, Any]
     calls: list[tuple[str, dict[str, Any]]]
+    guard: Registration
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
@@ -118,7 +124,9 @@ def run_program(
         return pulumi.Output.from_input(outputs).apply(captured.update)
 
     program()
-    return ProgramRun(monitor.registrations, captured, mocks.calls)
+    (guard,) = [r for r in monitor.registrations if r.name == GUARD_NAME]
+    others = [r for r in monitor.registrations if r is not guard]
+    return ProgramRun(others, captured, mocks.calls, guard)
 
 
 def resolve(value: Any) -> Any:

@@ -101,9 +101,43 @@ def test_removing_a_domain_deletes_its_zone_file(project: Project) -> None:
     project.pulumi("up", "--yes")
     assert (project.zones / "fabrikam.com.zone").exists()
     project.set_domains([domains[0]])
-    project.pulumi("up", "--yes")
+    project.pulumi("up", "--yes", allow_destructive=True)
     assert not (project.zones / "fabrikam.com.zone").exists()
     assert (project.zones / "contoso.com.zone").exists()
+
+
+def test_the_guard_refuses_a_run_that_deletes_mx_and_spf_until_allowed(project: Project) -> None:
+    domains = project.domains()
+    second = copy.deepcopy(domains[0])
+    second["name"] = "fabrikam.com"
+    project.set_domains([domains[0], second])
+    project.pulumi("up", "--yes")
+    zone_file = project.zones / "fabrikam.com.zone"
+    state_before = project.resources()
+    project.set_domains([domains[0]])
+    for command in (("preview",), ("up", "--yes")):
+        result = project.pulumi(*command, check=False)
+        assert result.returncode != 0
+        assert (
+            "mailflow refuses this run: it deletes or moves 1 MX/SPF record resource(s) and it deletes or moves 50% of the stack's record resources (limit 30%): fabrikam.com/zone. Nothing was changed."
+            in result.stdout
+        )
+        assert "MAILFLOW_ALLOW_DESTRUCTIVE=1" in result.stdout
+    assert zone_file.exists()
+    assert project.resources() == state_before
+    project.pulumi("up", "--yes", allow_destructive=True)
+    assert not zone_file.exists()
+
+
+def test_the_guard_counts_a_move_to_another_place_as_a_deletion(project: Project, tmp_path: Path) -> None:
+    config = project.config()
+    moved = {**config["mailflow:target"], "directory": str(tmp_path / "elsewhere")}
+    project.write_config({**config, "mailflow:target": moved})
+    result = project.pulumi("preview", check=False)
+    assert result.returncode != 0
+    assert "deletes or moves 1 MX/SPF record resource(s)" in result.stdout
+    project.pulumi("up", "--yes", allow_destructive=True)
+    assert (tmp_path / "elsewhere" / "contoso.com.zone").exists()
 
 
 HAND_MADE = """$ORIGIN fabrikam.com.
@@ -145,7 +179,7 @@ def test_an_adopted_zone_file_keeps_its_serial_rising_and_stays_when_removed(pro
         "outputs"
     ]["adopted"]["records"]
     project.set_domains(fabrikam(project)[:1])
-    project.pulumi("up", "--yes")
+    project.pulumi("up", "--yes", allow_destructive=True)
     assert hand_made.exists()
 
 

@@ -67,6 +67,11 @@ class Target(Protocol):
 
     def groups(self, domain: DomainPlan) -> list[RecordGroup]: ...
 
+    def placement(self, domain: DomainPlan) -> str:
+        """Where the domain's resources live (zone, file): a change moves them, which the
+        destructive-change guard counts as deleting them."""
+        ...
+
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None: ...
 
 

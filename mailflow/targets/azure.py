@@ -59,6 +59,9 @@ class AzureTarget:
     def groups(self, domain: DomainPlan) -> list[RecordGroup]:
         return per_record_set(domain)
 
+    def placement(self, domain: DomainPlan) -> str:
+        return f"azure {self.settings.resource_group_name}/{domain.config.zone_name or domain.domain}"
+
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
         first = group.records[0]
         zone = domain.config.zone_name or domain.domain

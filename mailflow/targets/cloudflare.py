@@ -61,6 +61,9 @@ class CloudflareTarget:
     def groups(self, domain: DomainPlan) -> list[RecordGroup]:
         return per_record(domain)
 
+    def placement(self, domain: DomainPlan) -> str:
+        return f"cloudflare zone {domain.config.zone_id or self.settings.zone_id or domain.domain}"
+
     def zone_id(self, domain: DomainPlan, parent: pulumi.Resource | None) -> pulumi.Input[str]:
         """The domain's zone ID, else the target's, else Cloudflare's zone of that name."""
         known = domain.config.zone_id or self.settings.zone_id

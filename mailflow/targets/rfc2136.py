@@ -107,6 +107,9 @@ class Rfc2136Target:
     def groups(self, domain: DomainPlan) -> list[RecordGroup]:
         return per_record_set(domain)
 
+    def placement(self, domain: DomainPlan) -> str:
+        return f"zone {fqdn(self.settings.zone or domain.domain)}"
+
     def props(self, domain: DomainPlan, group: RecordGroup) -> dict[str, Any]:
         first = group.records[0]
         settings = self.settings

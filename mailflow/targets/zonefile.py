@@ -253,6 +253,9 @@ class ZoneFileTarget:
     def groups(self, domain: DomainPlan) -> list[RecordGroup]:
         return [RecordGroup(f"{domain.domain}/zone", domain.records)]
 
+    def placement(self, domain: DomainPlan) -> str:
+        return str(self.directory / f"{domain.domain}.zone")
+
     def props(self, domain: DomainPlan) -> dict[str, Any]:
         records = [{"name": r.name, "type": r.type, "ttl": r.ttl, "value": r.value} for r in domain.records]
         return {

@@ -1,0 +1,94 @@
+"""The destructive-change guard: a run that would delete or move any MX or SPF record, or more than
+a share of the stack's record resources, stops before changing anything unless the run is allowed
+with ``MAILFLOW_ALLOW_DESTRUCTIVE=1``.
+
+The guard is a resource that every record resource depends on, so the engine checks it first, in
+``pulumi preview`` and ``pulumi up`` alike. Its inputs are the stack's record resources, where
+each lives, and which carry mail routing; its ``check`` compares them with the last run's."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+ALLOW_VARIABLE = "MAILFLOW_ALLOW_DESTRUCTIVE"
+GUARD_NAME = "mailflow-change-guard"
+SHOWN = 20
+"""Resources listed by name in the refusal; the rest are counted."""
+
+
+def allowed() -> bool:
+    """This run may delete or move what the guard protects: the pipeline set the variable."""
+    return os.environ.get(ALLOW_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def destructive_changes(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str], float]:
+    """(resources that would go, those of them carrying MX or SPF, their share of the last run's)."""
+    before: dict[str, str] = olds.get("placements") or {}
+    after: dict[str, str] = news.get("placements") or {}
+    going = sorted(
+        name for name, place in before.items() if after.get(name, place) != place or name not in after
+    )
+    routing = set(olds.get("routing") or ())
+    share = len(going) / len(before) if before else 0.0
+    return going, [name for name in going if name in routing], share
+
+
+def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
+    """Why this run may not go ahead, or None."""
+    if news.get("allow"):
+        return None
+    going, routing, share = destructive_changes(olds, news)
+    limit = float(news.get("maxDeleteShare", 0.3))
+    if not routing and share <= limit:
+        return None
+    reasons = []
+    if routing:
+        reasons.append(f"it deletes or moves {len(routing)} MX/SPF record resource(s)")
+    if share > limit:
+        reasons.append(f"it deletes or moves {share:.0%} of the stack's record resources (limit {limit:.0%})")
+    listed = ", ".join(going[:SHOWN]) + (f" and {len(going) - SHOWN} more" if len(going) > SHOWN else "")
+    return (
+        f"mailflow refuses this run: {' and '.join(reasons)}: {listed}. Nothing was changed. If this is "
+        f"intended, run it again with {ALLOW_VARIABLE}=1 (for this run only)"
+    )
+
+
+class GuardProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        reason = refusal(olds, news) if olds else None
+        return CheckResult(news, [CheckFailure("placements", reason)] if reason else [])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=GUARD_NAME, outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        keys = ("placements", "routing", "maxDeleteShare")
+        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in keys), replaces=[])
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=news)
+
+
+class ChangeGuard(Resource):
+    """Checked before every record resource of the stack."""
+
+    def __init__(self, placements: dict[str, str], routing: list[str], max_delete_share: float) -> None:
+        props = {
+            "placements": placements,
+            "routing": sorted(routing),
+            "maxDeleteShare": max_delete_share,
+            "allow": allowed(),
+        }
+        super().__init__(GuardProvider(), GUARD_NAME, props, pulumi.ResourceOptions())

@@ -1,0 +1,69 @@
+"""The destructive-change guard: what it counts as going, and when it refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import SEED_DOMAIN
+from pulumi_harness import run_program
+
+from mailflow.guard import ALLOW_VARIABLE, allowed, destructive_changes, refusal
+
+BEFORE = {
+    "placements": {f"d{i}.example/TXT": "zone a" for i in range(10)} | {"d0.example/MX": "zone a"},
+    "routing": ["d0.example/MX"],
+    "maxDeleteShare": 0.3,
+}
+
+
+def after(**changes: Any) -> dict[str, Any]:
+    placements = {k: v for k, v in BEFORE["placements"].items() if k not in changes.get("drop", ())}
+    placements.update(changes.get("move", {}))
+    return {**BEFORE, "placements": placements, "allow": changes.get("allow", False)}
+
+
+def test_adding_and_keeping_records_passes() -> None:
+    grown = after(move={"new.example/MX": "zone a"})
+    assert refusal(BEFORE, grown) is None
+
+
+def test_deleting_an_mx_record_is_refused_naming_it() -> None:
+    message = refusal(BEFORE, after(drop=["d0.example/MX"]))
+    assert message is not None
+    assert "deletes or moves 1 MX/SPF record resource(s): d0.example/MX. Nothing was changed." in message
+    assert f"{ALLOW_VARIABLE}=1" in message
+
+
+def test_moving_an_mx_record_to_another_zone_is_refused() -> None:
+    assert destructive_changes(BEFORE, after(move={"d0.example/MX": "zone b"}))[1] == ["d0.example/MX"]
+    assert refusal(BEFORE, after(move={"d0.example/MX": "zone b"})) is not None
+
+
+def test_deleting_up_to_the_share_passes_and_beyond_it_is_refused() -> None:
+    assert refusal(BEFORE, after(drop=["d1.example/TXT", "d2.example/TXT", "d3.example/TXT"])) is None
+    message = refusal(BEFORE, after(drop=[f"d{i}.example/TXT" for i in range(1, 5)]))
+    assert message is not None and "36% of the stack's record resources (limit 30%)" in message
+
+
+def test_an_allowed_run_passes() -> None:
+    assert refusal(BEFORE, after(drop=["d0.example/MX"], allow=True)) is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_the_run_is_allowed_only_by_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv(ALLOW_VARIABLE, value)
+    assert allowed() is expected
+
+
+def test_every_record_resource_waits_for_the_guard() -> None:
+    run = run_program({"domains": [SEED_DOMAIN], "target": {"kind": "cloudflare", "zoneId": "zone-1"}})
+    records = [r for r in run.registrations if r.custom]
+    assert records and all(run.guard.urn in r.dependencies for r in records)
+    assert set(run.guard.inputs["placements"]) == {r.name for r in records}
+    assert run.guard.inputs["routing"] == sorted(
+        r.name for r in records if r.inputs["type"] == "MX" or r.name.endswith("/spf")
+    )
+    assert set(run.guard.inputs["placements"].values()) == {"cloudflare zone zone-1"}
