@@ -22,6 +22,8 @@ from mailflow.resolvers import bundled_snapshot
 
 NAMED = shutil.which("named") or "/usr/sbin/named"
 KEY_NAME = "mailflow-test"
+NEXT_KEY_NAME = "mailflow-next"
+"""A second key the server knows, for key rotation."""
 SOA = "@ 3600 IN SOA localhost. hostmaster.localhost. 1 7200 3600 1209600 300\n@ 3600 IN NS localhost.\n"
 
 
@@ -40,6 +42,7 @@ class BindServer:
     directory: Path
     zones: list[str]
     secret: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
+    next_secret: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -57,6 +60,7 @@ class BindServer:
             " recursion no; dnssec-validation no; notify no; allow-transfer { none; }; };",
             "controls { };",
             f'key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{self.secret}"; }};',
+            f'key "{NEXT_KEY_NAME}" {{ algorithm hmac-sha512; secret "{self.next_secret}"; }};',
         ]
         for zone in self.zones:
             path = d / f"{zone}.zone"
@@ -64,7 +68,7 @@ class BindServer:
                 path.write_text(f"$ORIGIN {zone}.\n" + SOA.format(zone=zone))
             blocks.append(
                 f'zone "{zone}" {{ type primary; file "{path}";'
-                f" update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};"
+                f" update-policy {{ grant {KEY_NAME} zonesub ANY; grant {NEXT_KEY_NAME} zonesub ANY; }}; }};"
             )
         # Published SPF includes, so that evaluation follows them to this server only.
         for name, rrsets in bundled_snapshot().records.items():

@@ -1,5 +1,8 @@
 """RFC 2136 dynamic updates signed with TSIG (dnspython): replace or delete one record set, with
-prerequisites so that a record set someone else changed in between is never overwritten."""
+prerequisites so that a record set someone else changed in between is never overwritten, and an
+ownership marker beside it (a TXT record at ``_mailflow.<name>``, in the manner of external-dns's
+TXT registry) so that a record set mailflow did not create is never taken over silently and two
+stacks never both own one. The marker is written in the same update as the record set."""
 
 from __future__ import annotations
 
@@ -48,6 +51,32 @@ class RecordSetState:
     ttl: int
     values: tuple[str, ...]
     """Presentation-format values, sorted."""
+
+
+MARKER_LABEL = "_mailflow"
+
+
+def marker_name(name: str) -> str:
+    return f"{MARKER_LABEL}.{name}"
+
+
+def marker_text(owner: str, rtype: str) -> str:
+    return f'"heritage=mailflow,owner={owner},type={rtype}"'
+
+
+def _marker(owner: str, rtype: str) -> dns.rdata.Rdata:
+    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, marker_text(owner, rtype))
+
+
+def owners(server: UpdateServer, name: str, rtype: str) -> list[str]:
+    """The stacks whose ownership marker for ``rtype`` sits beside ``name``."""
+    found = read_record_set(server, marker_name(name), "TXT")
+    prefix, suffix = '"heritage=mailflow,owner=', f',type={rtype}"'
+    return [
+        v[len(prefix) : -len(suffix)]
+        for v in (found.values if found else ())
+        if v.startswith(prefix) and v.endswith(suffix)
+    ]
 
 
 def _rdataset(rtype: str, ttl: int, values: Sequence[str], origin: dns.name.Name) -> dns.rdataset.Rdataset:
@@ -137,10 +166,12 @@ def write_record_set(
     ttl: int,
     values: Sequence[str],
     expected: RecordSetState | None,
+    owner: str,
+    previous_owner: str | None = None,
 ) -> None:
-    """Make the record set hold ``values``, provided the server still holds ``expected`` (None:
-    nothing). When the server already holds exactly ``values`` (an earlier run that was cut off
-    after the server applied it), that is success too."""
+    """Make the record set hold ``values`` and carry ``owner``'s marker, provided the server still
+    holds ``expected`` (None: nothing). When the server already holds exactly ``values`` under this
+    owner's marker (an earlier run cut off after the server applied it), that is success too."""
     origin = dns.name.from_text(server.zone)
     update = _new_update(server)
     if expected is None:
@@ -148,10 +179,14 @@ def write_record_set(
     else:
         update.present(name, _rdataset(rtype, 0, expected.values, origin))  # RFC 2136 §2.4.2: TTL 0
     update.replace(name, _rdataset(rtype, ttl, values, origin))
+    if previous_owner is not None and previous_owner != owner:
+        update.delete(marker_name(name), _marker(previous_owner, rtype))
+    update.add(marker_name(name), ttl, _marker(owner, rtype))
     if _send(server, update, name, rtype) == dns.rcode.NOERROR:
         return
     current = read_record_set(server, name, rtype)
-    if current is not None and current.values == _normalised(rtype, values, origin) and current.ttl == ttl:
+    same = current is not None and current.values == _normalised(rtype, values, origin) and current.ttl == ttl
+    if same and owner in owners(server, name, rtype):
         return
     found = "nothing" if current is None else ", ".join(current.values)
     expectation = "no record set" if expected is None else ", ".join(expected.values)
@@ -162,21 +197,76 @@ def write_record_set(
     )
 
 
-def delete_record_set(server: UpdateServer, name: str, rtype: str, expected: RecordSetState) -> None:
-    """Delete the record set if the server still holds ``expected``; gone already is fine."""
+def claim_record_set(
+    server: UpdateServer, name: str, rtype: str, owner: str, adopt: bool
+) -> tuple[RecordSetState | None, bool]:
+    """Before creating: what the server holds at ``name`` and ``rtype`` that this stack may take
+    over, and whether it is adopted. (None, False) when there is nothing; the values and False under
+    this stack's own marker (a run cut off after writing); the values and True when ``adopt``
+    takes one no mailflow stack owns. Otherwise ``UpdateFailed`` naming it and its owner."""
+    current = read_record_set(server, name, rtype)
+    if current is None:
+        return None, False
+    marked = owners(server, name, rtype)
+    what = server.describe(name, rtype)
+    if owner in marked:
+        return current, False
+    if marked:
+        raise UpdateFailed(
+            f"creating {what}: it exists and belongs to mailflow stack {', '.join(marked)}; a record set "
+            "has one owner, so this stack leaves it alone: remove the domain from one of the two stacks"
+        )
+    if not adopt:
+        raise UpdateFailed(
+            f"creating {what}: it exists ({', '.join(current.values)}) and no mailflow stack created it; "
+            "it is left as it is. To take it over, set adopt: true on the domain (its values are kept "
+            "in state), or remove it by hand"
+        )
+    return current, True
+
+
+def verify_key(server: UpdateServer, name: str, rtype: str, expected: RecordSetState) -> None:
+    """Send an update that changes nothing (prerequisites only): the server checks the TSIG key and
+    that it still holds ``expected``. A key change is tried this way before anything relies on it."""
+    origin = dns.name.from_text(server.zone)
+    update = _new_update(server)
+    update.present(name, _rdataset(rtype, 0, expected.values, origin))
+    if _send(server, update, name, rtype) != dns.rcode.NOERROR:
+        current = read_record_set(server, name, rtype)
+        found = "nothing" if current is None else ", ".join(current.values)
+        raise UpdateFailed(
+            f"checking the new key on {server.describe(name, rtype)}: the server holds {found}, not "
+            f"{', '.join(expected.values)} as mailflow last wrote it"
+        )
+
+
+def delete_record_set(
+    server: UpdateServer, name: str, rtype: str, expected: RecordSetState, owner: str
+) -> None:
+    """Delete the record set and this owner's marker if the server still holds ``expected``; gone
+    already is fine."""
     origin = dns.name.from_text(server.zone)
     update = _new_update(server)
     update.present(name, _rdataset(rtype, 0, expected.values, origin))  # RFC 2136 §2.4.2: TTL 0
     update.delete(name, rtype)
+    update.delete(marker_name(name), _marker(owner, rtype))
     if _send(server, update, name, rtype) == dns.rcode.NOERROR:
         return
     current = read_record_set(server, name, rtype)
     if current is None:
+        release_marker(server, name, rtype, owner)
         return
     raise UpdateFailed(
         f"deleting {server.describe(name, rtype)}: the server holds {', '.join(current.values)}, not "
         f"{', '.join(expected.values)} as mailflow last wrote it; left in place"
     )
+
+
+def release_marker(server: UpdateServer, name: str, rtype: str, owner: str) -> None:
+    """Remove this owner's marker only, leaving the record set (an adopted one) in place."""
+    update = _new_update(server)
+    update.delete(marker_name(name), _marker(owner, rtype))
+    _send(server, update, name, rtype)
 
 
 def _normalised(rtype: str, values: Sequence[str], origin: dns.name.Name) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import dns.update
 import pytest
 import spf as pyspf
 
-from bench.bind import KEY_NAME, BindServer
+from bench.bind import KEY_NAME, NEXT_KEY_NAME, BindServer
 from bench.project import Project, make_project
 from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
@@ -340,3 +340,119 @@ def test_switching_the_resource_tree_moves_record_sets_in_state_without_touching
         moved = sorted(r["urn"].rsplit("::", 1)[1] for r in project.resources() if r["type"] == DYNAMIC)
         assert moved == record_sets
     assert {zone: bind.query(zone, "SOA") for zone in serials} == serials
+
+
+def rotate_key(project: Project, key_name: str, algorithm: str, secret: str) -> None:
+    config = project.config()
+    target = {**config["mailflow:target"], "keyName": key_name, "keyAlgorithm": algorithm}
+    project.write_config({**config, "mailflow:target": target, "mailflow:production": True})
+    project.pulumi("config", "set", "--secret", "mailflow:tsigSecret", secret)
+
+
+def test_rotating_to_a_wrong_key_fails_and_leaves_every_record_set(
+    project: Project, bind: BindServer
+) -> None:
+    before = served(bind, planned(project))
+    state_before = project.resources()
+    rotate_key(project, NEXT_KEY_NAME, "hmac-sha512", base64.b64encode(b"y" * 64).decode())
+    preview = project.pulumi("preview", "--diff")
+    assert "delete" not in preview.stdout and "replace" not in preview.stdout
+    result = project.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "TSIG signature rejected" in result.stdout + result.stderr
+    assert served(bind, before) == before
+    assert [r.get("outputs", {}).get("keyName") for r in project.resources()] == [
+        r.get("outputs", {}).get("keyName") for r in state_before
+    ]
+
+
+def test_rotating_a_production_stack_to_the_right_key_never_leaves_the_zone_without_mx(
+    project: Project, bind: BindServer
+) -> None:
+    expected = planned(project)
+    rotate_key(project, NEXT_KEY_NAME, "hmac-sha512", bind.next_secret)
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--stack", "local", "--non-interactive"],
+        cwd=project.directory,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    answers = []
+    while up.poll() is None:
+        answers.append(bind.query("contoso.com.", "MX"))
+        time.sleep(0.02)
+    output = up.communicate()[0]
+    assert up.returncode == 0, output
+    assert answers and all(answer == expected[("contoso.com.", "MX")] for answer in answers)
+    assert served(bind, expected) == expected
+    assert {r["outputs"]["keyName"] for r in project.resources() if "keyName" in r.get("outputs", {})} == {
+        f"{NEXT_KEY_NAME}."
+    }
+    domains = project.domains()
+    domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    project.pulumi("up", "--yes")  # the new key writes
+    assert any("131.107.21.232" in v for v in bind.query("contoso.com.", "TXT"))
+
+
+def test_a_second_stack_cannot_take_or_delete_the_first_stacks_record_sets(
+    project: Project, bind: BindServer, tmp_path: Path
+) -> None:
+    before = served(bind, planned(project))
+    second = make_project(tmp_path / "second", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret})
+    second.pulumi("stack", "rename", "other")
+    second.stack = "other"
+    result = second.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "it exists and belongs to mailflow stack organization/mailflow/local" in result.stdout
+    second.pulumi("destroy", "--yes")
+    assert served(bind, before) == before
+
+
+def add_fabrikam(project: Project, **extra: Any) -> list[dict[str, Any]]:
+    domains = project.domains()
+    fabrikam = copy.deepcopy(domains[0])
+    fabrikam.update(name="fabrikam.com", **extra)
+    fabrikam["exchangeOnline"]["mxHost"] = "fabrikam-com.mail.protection.outlook.com"
+    project.set_domains([domains[0], fabrikam])
+    return domains
+
+
+def test_a_record_set_published_by_hand_is_taken_only_when_adopted_and_then_kept(
+    project: Project, bind: BindServer
+) -> None:
+    nsupdate(bind, "fabrikam.com", lambda u: u.add("fabrikam.com.", 3600, "MX", "10 hand.example.net."))
+    add_fabrikam(project)
+    result = project.pulumi("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "MX fabrikam.com. in zone fabrikam.com." in result.stdout
+    assert "exists (10 hand.example.net.) and no mailflow stack created it" in result.stdout
+    assert bind.query("fabrikam.com.", "MX") == {"10 hand.example.net."}
+    domains = add_fabrikam(project, adopt=True)
+    project.pulumi("up", "--yes")
+    assert bind.query("fabrikam.com.", "MX") == {"10 mx1.filter.example.net.", "20 mx2.filter.example.net."}
+    (adopted,) = [r for r in project.resources() if r["urn"].endswith("::fabrikam.com/MX")]
+    assert adopted["outputs"]["adopted"] == {"ttl": 3600, "values": ["10 hand.example.net."]}
+    project.set_domains(domains[:1])
+    removal = project.pulumi("up", "--yes", allow_destructive=True)
+    assert bind.query("fabrikam.com.", "MX") == {"10 mx1.filter.example.net.", "20 mx2.filter.example.net."}
+    assert bind.query("fabrikam.com.", "TXT") == set(), removal.stdout  # what it created is gone
+
+
+def test_moving_to_another_server_writes_there_before_deleting_here(
+    project: Project, bind: BindServer, tmp_path: Path
+) -> None:
+    expected = planned(project)
+    other = BindServer(tmp_path / "other", ["contoso.com"], secret=bind.secret)
+    other.start()
+    try:
+        config = project.config()
+        project.write_config({**config, "mailflow:target": {**config["mailflow:target"], "port": other.port}})
+        project.pulumi("up", "--yes")
+        assert served(other, expected) == expected
+        assert all(bind.query(*key) == set() for key in expected)
+        project.pulumi("up", "--yes", "--expect-no-changes")
+    finally:
+        other.stop()

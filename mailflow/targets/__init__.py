@@ -38,6 +38,11 @@ class RecordGroup:
         return any(r.type == "MX" or r.slot == "spf" for r in self.records)
 
 
+def stack_owner() -> str:
+    """This stack, as the ownership markers of zone files and record sets name it."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
 def owner_label(record: Record) -> str:
     return record.name.rstrip(".")
 

@@ -1,6 +1,9 @@
 """RFC 2136 servers (BIND, Knot, PowerDNS, Windows DNS): one record set per name and type, kept
 by signed dynamic updates from a Pulumi dynamic provider, with ``read`` for drift. The TSIG
-secret is the Pulumi secret ``mailflow:tsigSecret``: encrypted in state, never an output."""
+secret is the Pulumi secret ``mailflow:tsigSecret``: encrypted in state, never an output.
+
+Connection settings change in place: a new key is tried before it is relied on, and a record set
+that moves to another server or zone is written there and read back before the old one goes."""
 
 from __future__ import annotations
 
@@ -22,18 +25,24 @@ from mailflow.config import Rfc2136Target as Rfc2136Settings
 from mailflow.config import StackSettings
 from mailflow.dnsupdate import (
     RecordSetState,
+    UpdateFailed,
     UpdateServer,
+    claim_record_set,
     delete_record_set,
     read_record_set,
+    release_marker,
+    verify_key,
     write_record_set,
 )
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
-from mailflow.targets import RecordGroup, per_record_set
+from mailflow.targets import RecordGroup, per_record_set, stack_owner
 
 SECRET_KEY = "tsigSecret"
-SERVER_INPUTS = ("server", "port", "zone", "keyName", "keyAlgorithm")
+PLACE_INPUTS = ("server", "port", "zone")
+KEY_INPUTS = ("keyName", "keyAlgorithm", SECRET_KEY)
 RECORD_INPUTS = ("name", "type")
+CONTENT_INPUTS = ("ttl", "values", "owner")
 
 
 def _server(props: dict[str, Any]) -> UpdateServer:
@@ -52,37 +61,80 @@ def _state(props: dict[str, Any]) -> RecordSetState:
     return RecordSetState(int(props["ttl"]), tuple(sorted(props["values"])))
 
 
+def _changed(olds: dict[str, Any], news: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(olds.get(key) != news.get(key) for key in keys)
+
+
 class RecordSetProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [
             CheckFailure(key, "is required")
-            for key in (*SERVER_INPUTS, *RECORD_INPUTS, SECRET_KEY)
+            for key in (*PLACE_INPUTS, *KEY_INPUTS, *RECORD_INPUTS, "owner")
             if not news.get(key)
         ]
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        write_record_set(
-            _server(props), props["name"], props["type"], int(props["ttl"]), props["values"], None
-        )
-        return CreateResult(id_=f"{props['name']}/{props['type']}", outs=props)
+        server, name, rtype = _server(props), props["name"], props["type"]
+        existing, adopted = claim_record_set(server, name, rtype, props["owner"], bool(props.get("adopt")))
+        write_record_set(server, name, rtype, int(props["ttl"]), props["values"], existing, props["owner"])
+        outs = {**props, "adopted": None}
+        if adopted and existing is not None:
+            outs["adopted"] = {"ttl": existing.ttl, "values": list(existing.values)}
+        return CreateResult(id_=f"{name}/{rtype}", outs=outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [key for key in (*SERVER_INPUTS, *RECORD_INPUTS) if olds.get(key) != news.get(key)]
-        changed = replaces or [
-            key for key in ("ttl", "values", SECRET_KEY, "timeout") if olds.get(key) != news.get(key)
-        ]
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+        replaces = [key for key in RECORD_INPUTS if olds.get(key) != news.get(key)]
+        keys = (*PLACE_INPUTS, *KEY_INPUTS, *CONTENT_INPUTS, "timeout")
+        return DiffResult(changes=bool(replaces) or _changed(olds, news, keys), replaces=replaces)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        if olds.get("values") != news.get("values") or olds.get("ttl") != news.get("ttl"):
+        server, name, rtype = _server(news), news["name"], news["type"]
+        expected = _state(olds)
+        outs = {**news, "adopted": olds.get("adopted")}
+        if _changed(olds, news, PLACE_INPUTS) and self._move(olds, news, expected):
+            return UpdateResult(outs=outs)
+        if _changed(olds, news, CONTENT_INPUTS):
             write_record_set(
-                _server(news), news["name"], news["type"], int(news["ttl"]), news["values"], _state(olds)
+                server,
+                name,
+                rtype,
+                int(news["ttl"]),
+                news["values"],
+                expected,
+                news["owner"],
+                olds.get("owner"),
             )
-        return UpdateResult(outs=news)
+        elif _changed(olds, news, KEY_INPUTS):
+            verify_key(server, name, rtype, expected)
+        return UpdateResult(outs=outs)
+
+    @staticmethod
+    def _move(olds: dict[str, Any], news: dict[str, Any], expected: RecordSetState) -> bool:
+        """Another server, port or zone. When it already holds what mailflow last wrote, it is the
+        same zone reached another way: not a move (False). Otherwise write the record set there,
+        read it back, and only then delete it at the old place (True)."""
+        server, name, rtype = _server(news), news["name"], news["type"]
+        there = read_record_set(server, name, rtype)
+        if there is not None and there.values == expected.values:
+            return False
+        existing, _ = claim_record_set(server, name, rtype, news["owner"], adopt=False)
+        write_record_set(server, name, rtype, int(news["ttl"]), news["values"], existing, news["owner"])
+        written = read_record_set(server, name, rtype)
+        if written is None or written.ttl != int(news["ttl"]):
+            raise UpdateFailed(
+                f"moving to {server.describe(name, rtype)}: it does not answer with the new record set"
+            )
+        delete_record_set(_server(olds), name, rtype, expected, olds["owner"])
+        return True
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        delete_record_set(_server(props), props["name"], props["type"], _state(props))
+        """Delete a record set this stack created; one it adopted stays, without its marker."""
+        server, name, rtype = _server(props), props["name"], props["type"]
+        if props.get("adopted"):
+            release_marker(server, name, rtype, props["owner"])
+            return
+        delete_record_set(server, name, rtype, _state(props), props["owner"])
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         current = read_record_set(_server(props), props["name"], props["type"])
@@ -96,6 +148,7 @@ class DnsRecordSet(Resource):
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=[SECRET_KEY])
+        props = {**props, "adopted": None}
         super().__init__(RecordSetProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
 
 
@@ -108,7 +161,9 @@ class Rfc2136Target:
         return per_record_set(domain)
 
     def placement(self, domain: DomainPlan) -> str:
-        return f"zone {fqdn(self.settings.zone or domain.domain)}"
+        # A move to another server or zone writes there and reads back before deleting here, so
+        # it is no deletion for the guard; the record sets stay where the stack's DNS is.
+        return "rfc2136"
 
     def props(self, domain: DomainPlan, group: RecordGroup) -> dict[str, Any]:
         first = group.records[0]
@@ -125,6 +180,8 @@ class Rfc2136Target:
             "type": first.type,
             "ttl": first.ttl,
             "values": sorted(record.value for record in group.records),
+            "owner": stack_owner(),
+            "adopt": domain.config.adopt,
         }
 
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:

@@ -31,7 +31,7 @@ from mailflow.config import StackSettings
 from mailflow.config import ZoneFileTarget as ZoneFileSettings
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
-from mailflow.targets import RecordGroup
+from mailflow.targets import RecordGroup, stack_owner
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
 # SOA timers: refresh, retry, expire, negative-caching TTL (RFC 1912 §2.2 ranges).
@@ -265,7 +265,7 @@ class ZoneFileTarget:
             "nameservers": [fqdn(ns) for ns in self.settings.nameservers],
             "hostmaster": fqdn(self.settings.hostmaster or f"hostmaster.{domain.domain}"),
             "ttl": domain.config.ttl,
-            "owner": f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+            "owner": stack_owner(),
             "adopt": domain.config.adopt,
         }
 
