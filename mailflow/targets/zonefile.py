@@ -61,15 +61,14 @@ def serial_after(serial: int, other: int) -> bool:
 
 
 def next_serial(previous: int | None, on_disk: int | None = None, now: datetime | None = None) -> int:
-    """A serial after the one the file on disk holds (what secondaries have seen, also after a run
-    cut off before state was saved) and after the one mailflow last wrote when that is later:
-    today's ``YYYYMMDDnn`` when it comes after them, else the later of them plus one, modulo 2^32."""
-    known = [int(serial) for serial in (on_disk, previous) if serial is not None]
-    if not known:
+    """A serial after the one the file on disk holds, which is what secondaries compare with (and
+    what a run cut off before state was saved left there); without a file, after the one mailflow
+    last wrote. Today's ``YYYYMMDDnn`` when that comes after it, else it plus one, modulo 2^32."""
+    base = on_disk if on_disk is not None else previous
+    if base is None:
         return initial_serial(now)
-    latest = known[-1] if len(known) == 2 and serial_after(known[1], known[0]) else known[0]
     today = initial_serial(now)
-    return today if serial_after(today, latest) else (latest + 1) % (1 << SERIAL_BITS)
+    return today if serial_after(today, int(base)) else (int(base) + 1) % (1 << SERIAL_BITS)
 
 
 def render(props: dict[str, Any], serial: int) -> str:
