@@ -119,6 +119,8 @@ def zonefile_program(domains: list[dict[str, Any]], directory: Path) -> None:
                 "nameservers": ["localhost."],
                 "hostmaster": f"hostmaster.{name}.",
                 "ttl": 3600,
+                "owner": f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+                "adopt": False,
             },
             pulumi.ResourceOptions(),
         )
