@@ -67,3 +67,20 @@ def test_every_record_resource_waits_for_the_guard() -> None:
         r.name for r in records if r.inputs["type"] == "MX" or r.name.endswith("/spf")
     )
     assert set(run.guard.inputs["placements"].values()) == {"cloudflare zone zone-1"}
+
+
+def test_adopt_is_for_the_targets_that_take_over_what_exists() -> None:
+    from conftest import config_problems
+
+    values = {"domains": [{**SEED_DOMAIN, "adopt": True}], "target": {"kind": "cloudflare", "zoneId": "z"}}
+    assert config_problems(values) == [
+        "mailflow:domains[0].adopt: is for the zonefile and rfc2136 targets; cloudflare adopts with importIds"
+    ]
+
+
+def test_the_share_is_a_fraction() -> None:
+    from conftest import config_problems
+
+    assert config_problems({"domains": [SEED_DOMAIN], "maxDeleteShare": 1.5}) == [
+        "mailflow:maxDeleteShare: Input should be less than or equal to 1 (got 1.5)"
+    ]
