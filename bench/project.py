@@ -138,10 +138,12 @@ def make_project(
     target: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     handwritten: bool = False,
+    stack: str = "local",
 ) -> Project:
     """Copy the program (or the hand-written baseline) and the local stack with its tenant file;
     zone files go to ``directory/zones`` unless another ``target`` is given; ``secrets`` are set
-    with ``pulumi config set --secret``."""
+    with ``pulumi config set --secret``; ``stack`` names the stack (a second stack of the same
+    project elsewhere keeps the local stack's config under its own name)."""
     directory.mkdir(parents=True, exist_ok=True)
     if handwritten:
         (directory / "__main__.py").write_text(HANDWRITTEN_MAIN)
@@ -151,9 +153,9 @@ def make_project(
     project["runtime"]["options"]["virtualenv"] = sys.prefix
     (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
     (directory / "stacks").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", directory / "stacks" / "Pulumi.local.yaml")
+    shutil.copy(ROOT / "stacks" / "Pulumi.local.yaml", directory / "stacks" / f"Pulumi.{stack}.yaml")
     shutil.copytree(ROOT / "stacks" / "tenant", directory / "stacks" / "tenant")
-    created = Project(directory)
+    created = Project(directory, stack)
     created.state.mkdir()
     target = target or {"kind": "zonefile", "directory": str(created.zones)}
     created.write_config({**created.config(), "mailflow:target": target})

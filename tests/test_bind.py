@@ -401,9 +401,9 @@ def test_a_second_stack_cannot_take_or_delete_the_first_stacks_record_sets(
     project: Project, bind: BindServer, tmp_path: Path
 ) -> None:
     before = served(bind, planned(project))
-    second = make_project(tmp_path / "second", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret})
-    second.pulumi("stack", "rename", "other")
-    second.stack = "other"
+    second = make_project(
+        tmp_path / "second", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret}, stack="other"
+    )
     result = second.pulumi("up", "--yes", check=False)
     assert result.returncode != 0
     assert "it exists and belongs to mailflow stack organization/mailflow/local" in result.stdout

@@ -93,28 +93,41 @@ def test_changing_an_on_prem_ip_updates_only_the_spf_record(project: Project) ->
     assert "ip4:131.107.21.231" in old_spf and "ip4:131.107.21.232" in new_spf
 
 
-def test_removing_a_domain_deletes_its_zone_file(project: Project) -> None:
+HAND_MADE = """$ORIGIN fabrikam.com.
+$TTL 3600
+@ IN SOA ns1.fabrikam.com. hostmaster.fabrikam.com. 2099010101 7200 3600 1209600 300
+@ IN NS ns1.fabrikam.com.
+ns1 IN A 192.0.2.53
+www IN A 192.0.2.80
+vpn IN A 192.0.2.81
+"""
+
+
+def fabrikam(project: Project, **extra: object) -> list[dict]:
     domains = project.domains()
     second = copy.deepcopy(domains[0])
-    second["name"] = "fabrikam.com"
-    project.set_domains([domains[0], second])
+    second.update(name="fabrikam.com", **extra)
+    return [domains[0], second]
+
+
+def test_removing_a_domain_deletes_its_zone_file(project: Project) -> None:
+    domains = fabrikam(project)
+    project.set_domains(domains)
     project.pulumi("up", "--yes")
     assert (project.zones / "fabrikam.com.zone").exists()
-    project.set_domains([domains[0]])
+    project.set_domains(domains[:1])
     project.pulumi("up", "--yes", allow_destructive=True)
     assert not (project.zones / "fabrikam.com.zone").exists()
     assert (project.zones / "contoso.com.zone").exists()
 
 
 def test_the_guard_refuses_a_run_that_deletes_mx_and_spf_until_allowed(project: Project) -> None:
-    domains = project.domains()
-    second = copy.deepcopy(domains[0])
-    second["name"] = "fabrikam.com"
-    project.set_domains([domains[0], second])
+    domains = fabrikam(project)
+    project.set_domains(domains)
     project.pulumi("up", "--yes")
     zone_file = project.zones / "fabrikam.com.zone"
     state_before = project.resources()
-    project.set_domains([domains[0]])
+    project.set_domains(domains[:1])
     for command in (("preview",), ("up", "--yes")):
         result = project.pulumi(*command, check=False)
         assert result.returncode != 0
@@ -138,23 +151,6 @@ def test_the_guard_counts_a_move_to_another_place_as_a_deletion(project: Project
     assert "deletes or moves 1 MX/SPF record resource(s)" in result.stdout
     project.pulumi("up", "--yes", allow_destructive=True)
     assert (tmp_path / "elsewhere" / "contoso.com.zone").exists()
-
-
-HAND_MADE = """$ORIGIN fabrikam.com.
-$TTL 3600
-@ IN SOA ns1.fabrikam.com. hostmaster.fabrikam.com. 2099010101 7200 3600 1209600 300
-@ IN NS ns1.fabrikam.com.
-ns1 IN A 192.0.2.53
-www IN A 192.0.2.80
-vpn IN A 192.0.2.81
-"""
-
-
-def fabrikam(project: Project, **extra: object) -> list[dict]:
-    domains = project.domains()
-    second = copy.deepcopy(domains[0])
-    second.update(name="fabrikam.com", **extra)
-    return [domains[0], second]
 
 
 def test_a_hand_made_zone_file_is_never_overwritten(project: Project) -> None:
@@ -188,9 +184,9 @@ def test_a_second_stack_cannot_take_or_delete_the_first_stacks_zone_file(
 ) -> None:
     zone_file = project.zones / "contoso.com.zone"
     before = zone_file.read_text()
-    second = make_project(tmp_path / "second", {"kind": "zonefile", "directory": str(project.zones)})
-    second.pulumi("stack", "rename", "other")
-    second.stack = "other"
+    second = make_project(
+        tmp_path / "second", {"kind": "zonefile", "directory": str(project.zones)}, stack="other"
+    )
     result = second.pulumi("up", "--yes", check=False)
     assert result.returncode != 0
     assert "is written by mailflow stack organization/mailflow/local" in result.stdout
