@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import dns.zone
@@ -292,3 +295,44 @@ def test_a_stack_too_large_for_inline_config_runs_from_a_domains_file(tmp_path: 
     project.set_domains_file(domains, {"mailflow:resourceTree": "flat"})
     created = [s for s in project.preview_steps() if s["op"] == "create" and s["urn"].endswith("/zone")]
     assert len(created) == 300
+
+
+def test_serials_keep_rising_after_a_run_killed_with_sigkill(tmp_path: Path) -> None:
+    """A run with PULUMI_SKIP_CHECKPOINTS killed after it wrote some zone files saved no state:
+    state holds the old serials, the files the killed run's. The next run goes past the files."""
+    project = make_project(tmp_path / "killed")
+    project.set_domains(stack_values(40)["domains"])
+    project.pulumi("up", "--yes")
+    domains = project.domains()
+    for domain in domains:
+        domain["onPremises"]["ips"] = ["198.51.100.7"]
+    project.set_domains(domains)
+    before = {path.name: read_records(path, f"{path.stem}.")[1] for path in project.zones.glob("*.zone")}
+    run = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--parallel", "1", "--stack", project.stack, "--non-interactive"],
+        cwd=project.directory,
+        env={**project.env(), "PULUMI_SKIP_CHECKPOINTS": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    killed_at: dict[str, int] = {}
+    while time.monotonic() < deadline and run.poll() is None:
+        now = {p.name: read_records(p, f"{p.stem}.")[1] for p in project.zones.glob("*.zone")}
+        killed_at = {name: serial for name, serial in now.items() if serial != before[name]}
+        if killed_at:
+            os.killpg(run.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    run.wait(timeout=30)
+    assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert killed_at and len(killed_at) < len(before)
+    for domain in domains:
+        domain["onPremises"]["ips"] = ["198.51.100.8"]
+    project.set_domains(domains)
+    project.pulumi("cancel", "--yes", check=False)
+    project.pulumi("up", "--yes")
+    after = {path.name: read_records(path, f"{path.stem}.")[1] for path in project.zones.glob("*.zone")}
+    assert all(after[name] > serial for name, serial in killed_at.items())
+    assert all(after[name] > serial for name, serial in before.items())
