@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mailflow.config import read_stack_file
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.render import plan_json, plan_table, plan_zone
 from mailflow.resolvers import LiveResolver, Resolver
+from mailflow.stackfile import read_stack_file
 from mailflow.tenant import TENANT_FILE_KEY
 
 EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_TENANT = 0, 1, 2, 3

@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 
-from mailflow.config import RESOURCE_TREES, ResourceTree
 from mailflow.plan import DomainPlan
+from mailflow.settings import RESOURCE_TREES, ResourceTree
 from mailflow.targets import RecordGroup, Target
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
 

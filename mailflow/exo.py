@@ -15,10 +15,11 @@ import dns.rdataclass
 import dns.rdatatype
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from mailflow.config import problems_from, read_yaml
 from mailflow.errors import ConfigError
 from mailflow.powershell import comment, quote
+from mailflow.stackfile import read_yaml
 from mailflow.tenant import DkimValues, DnssecValues, ExchangeValues, TenantMx
+from mailflow.validation import problems_from
 
 CMDLETS = "Get-DkimSigningConfig, Get-DnssecStatusForVerifiedDomain, Get-AcceptedDomain"
 DEFAULT_EXPORT = "exo-export.json"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from mailflow.config import Cloud
+from mailflow.fields import Cloud
 from mailflow.names import normalize_name
 from mailflow.tenant import GraphValues, TenantMx
 

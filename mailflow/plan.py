@@ -10,14 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailflow.assigned import STRICT_REASON, assign, mx_microsoft_problems
-from mailflow.config import (
-    Domain,
-    StackSettings,
-    Topology,
-    check_target_keys,
-    parse_domains,
-    parse_settings,
-)
+from mailflow.config import Domain, Topology, parse_domains
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import fqdn
 from mailflow.records import (
@@ -32,6 +25,7 @@ from mailflow.records import (
     txt,
 )
 from mailflow.resolvers import Resolver, bundled_snapshot
+from mailflow.settings import StackSettings, check_target_keys, parse_settings
 from mailflow.spf import (
     MAX_LOOKUPS,
     WARN_RECORD_BYTES,
@@ -42,6 +36,7 @@ from mailflow.spf import (
 )
 from mailflow.tenant import TenantDomain, TenantFile
 from mailflow.topology import route
+from mailflow.validation import path_order
 
 SPF_MIN_TTL = 3600
 """Microsoft recommends at least one hour for the SPF TXT record."""
@@ -303,12 +298,6 @@ def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None, strict: bo
         except ConfigError as error:
             problems.extend(error.problems)
     if problems or settings is None:
-        raise ConfigError(sorted(problems, key=_path_order))
+        raise ConfigError(sorted(problems, key=path_order))
     return StackPlan(tuple(plans), settings, values.get("tenantFile"))
 
-
-def _path_order(problem: Problem) -> tuple[int, str]:
-    """Problems in config order: domain index numerically, then path text."""
-    _, sep, rest = problem.path.partition("[")
-    index = rest.split("]", 1)[0]
-    return (int(index) if sep and index.isdigit() else -1, problem.path)

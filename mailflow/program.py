@@ -12,12 +12,13 @@ from typing import Any
 import pulumi
 
 from mailflow.components import register_domain
-from mailflow.config import NAMESPACE, with_files
 from mailflow.connectors import plan_connectors, render_script
 from mailflow.errors import ConfigError, Problem
 from mailflow.guard import ChangeGuard
 from mailflow.plan import StackPlan, plan_stack
+from mailflow.stackfile import with_files
 from mailflow.targets import Target, load_target
+from mailflow.validation import NAMESPACE
 
 OBJECT_KEYS = ("domains", "target")
 SCALAR_KEYS = ("production", "resourceTree", "domainsFile", "tenantFile", "strict", "maxDeleteShare")

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailflow.config import Cloud, parse_domains, project_directory, project_path
+from mailflow.config import parse_domains
 from mailflow.errors import ConfigError, Problem
 from mailflow.exo import CMDLETS, exchange_values, read_export
+from mailflow.fields import Cloud
 from mailflow.graph import read_domains
+from mailflow.stackfile import project_directory, project_path
 from mailflow.tenant import (
     TENANT_FILE_KEY,
     ExchangeValues,

@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal
 import yaml_rs
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationError
 
-from mailflow.config import NAMESPACE, Cloud, HostName, Model, problems_from, project_path, read_yaml
 from mailflow.errors import ConfigError, Problem
+from mailflow.fields import Cloud, HostName, Model
 from mailflow.names import service_name
+from mailflow.stackfile import project_path, read_yaml
+from mailflow.validation import NAMESPACE, problems_from
 
 TENANT_FILE_KEY = f"{NAMESPACE}:tenantFile"
 HEADER = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailflow.config import THIRD_PARTY_TOPOLOGIES, Cloud, Domain, Topology
+from mailflow.config import THIRD_PARTY_TOPOLOGIES, Domain, Topology
+from mailflow.fields import Cloud
 from mailflow.spf import SpfTerm
 
 THIRD_PARTY_PART = "third-party-front"

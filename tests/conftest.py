@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from graph_replay import GraphReplay
 
-from mailflow.config import read_stack_file
 from mailflow.errors import ConfigError
 from mailflow.plan import StackPlan, plan_stack
+from mailflow.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_STACK = ROOT / "stacks" / "Pulumi.local.yaml"

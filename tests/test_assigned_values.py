@@ -407,7 +407,7 @@ def test_a_broken_tenant_file_names_the_file_and_key(tmp_path: Path) -> None:
     stack.write_text(
         json.dumps({"config": {"mailflow:tenantFile": "tenant.yaml", "mailflow:domains": [seed()]}})
     )
-    from mailflow.config import read_stack_file
+    from mailflow.stackfile import read_stack_file
 
     with pytest.raises(ConfigError) as caught:
         read_stack_file(stack)
@@ -417,7 +417,7 @@ def test_a_broken_tenant_file_names_the_file_and_key(tmp_path: Path) -> None:
 
 
 def test_tenant_is_not_a_setting_of_its_own() -> None:
-    from mailflow.config import with_files
+    from mailflow.stackfile import with_files
 
     with pytest.raises(ConfigError, match="did you mean tenantFile"):
         with_files({"tenant": {}}, Path("."))

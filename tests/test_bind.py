@@ -21,8 +21,8 @@ import spf as pyspf
 
 from bench.bind import KEY_NAME, NEXT_KEY_NAME, BindServer
 from bench.project import Project, make_project
-from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
+from mailflow.stackfile import read_stack_file
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from conftest import ROOT, SEED_DOMAIN, SEED_STACK, config_problems, example_values, plan_domains
 
-from mailflow.config import read_stack_file
 from mailflow.connectors import MAX_NAME_LENGTH, connector_name, plan_connectors, render_script
 from mailflow.errors import ConfigError
 from mailflow.plan import plan_stack
+from mailflow.stackfile import read_stack_file
 
 HEADER = """\
 # Exchange Online connectors of the mail domains planned by mailflow.

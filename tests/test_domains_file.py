@@ -14,9 +14,9 @@ from conftest import SEED_DOMAIN
 from pulumi_harness import run_program
 
 from mailflow.cli import main
-from mailflow.config import read_stack_file
 from mailflow.errors import ConfigError
 from mailflow.plan import plan_stack
+from mailflow.stackfile import read_stack_file
 
 
 def project(tmp_path: Path, config: dict[str, Any], domains: Any = None) -> Path:

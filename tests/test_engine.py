@@ -16,8 +16,8 @@ import pytest
 
 from bench.fixtures import stack_values
 from bench.project import Project, make_project
-from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
+from mailflow.stackfile import read_stack_file
 from mailflow.targets.zonefile import read_records, render
 
 pytestmark = pytest.mark.engine

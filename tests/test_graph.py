@@ -10,7 +10,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from graph_replay import GraphReplay, Reply
 
-from mailflow.config import Cloud
+from mailflow.fields import Cloud
 from mailflow.graph import GRAPH_CLOUDS, GraphCloud, TenantReadError, read_domains
 from mailflow.tenant import TenantMx
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, SEED_DOMAIN, example_values
 from pulumi_harness import STACK, run_program
 
-from mailflow.config import RESOURCE_TREES
+from mailflow.settings import RESOURCE_TREES
 
 SEED_SPF = '"v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"'
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
@@ -335,7 +335,7 @@ def test_strict_stack_refuses_a_derived_value_before_any_registration() -> None:
 
 def test_the_program_publishes_the_tenant_files_values() -> None:
     """The seed stack names stacks/tenant/contoso.yaml (relative to the project directory)."""
-    from mailflow.config import read_stack_file
+    from mailflow.stackfile import read_stack_file
 
     values = read_stack_file(ROOT / "stacks" / "Pulumi.local.yaml")
     run = run_program({**values, "target": CLOUDFLARE, "strict": "true"})

@@ -19,10 +19,10 @@ from tree_sitter import Language, Parser
 
 import mailflow.graph
 from mailflow.cli import main
-from mailflow.config import read_stack_file
 from mailflow.exo import export_script
 from mailflow.graph import GRAPH_CLOUDS, GraphCloud
 from mailflow.plan import plan_stack
+from mailflow.stackfile import read_stack_file
 
 EXPORT = Path(__file__).resolve().parent / "data" / "exo" / "export.json"
 NEW_MX = "newdomain-example02b.o-v1.mx.microsoft"

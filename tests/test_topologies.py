@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import EXAMPLES, SEED_STACK, example_values, plan_domains
 
-from mailflow.config import read_stack_file
 from mailflow.plan import plan_stack
 from mailflow.render import plan_json
+from mailflow.stackfile import read_stack_file
 
 SEED_SPF = "v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"
 

@@ -13,9 +13,9 @@ from typing import Protocol
 
 import pulumi
 
-from mailflow.config import StackSettings
 from mailflow.plan import DomainPlan
 from mailflow.records import Record
+from mailflow.settings import StackSettings
 from mailflow.topology import DOMAIN_PART
 
 

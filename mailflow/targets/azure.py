@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import dns
 
-from mailflow.config import AzureTarget as AzureSettings
-from mailflow.config import StackSettings
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.records import Record
+from mailflow.settings import AzureTarget as AzureSettings
+from mailflow.settings import StackSettings
 from mailflow.targets import RecordGroup, per_record_set
 
 METADATA = {"managedBy": "mailflow"}

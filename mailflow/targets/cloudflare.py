@@ -12,10 +12,10 @@ from typing import Any
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from mailflow.config import CloudflareTarget as CloudflareSettings
-from mailflow.config import StackSettings
 from mailflow.plan import DomainPlan
 from mailflow.records import Record
+from mailflow.settings import CloudflareTarget as CloudflareSettings
+from mailflow.settings import StackSettings
 from mailflow.targets import RecordGroup, per_record
 
 COMMENT = "managed by mailflow"

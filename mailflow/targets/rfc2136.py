@@ -21,8 +21,6 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mailflow.config import Rfc2136Target as Rfc2136Settings
-from mailflow.config import StackSettings
 from mailflow.dnsupdate import (
     RecordSetState,
     UpdateFailed,
@@ -36,6 +34,8 @@ from mailflow.dnsupdate import (
 )
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
+from mailflow.settings import Rfc2136Target as Rfc2136Settings
+from mailflow.settings import StackSettings
 from mailflow.targets import RecordGroup, per_record_set, stack_owner
 
 SECRET_KEY = "tsigSecret"

@@ -27,10 +27,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mailflow.config import StackSettings
-from mailflow.config import ZoneFileTarget as ZoneFileSettings
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
+from mailflow.settings import StackSettings
+from mailflow.settings import ZoneFileTarget as ZoneFileSettings
 from mailflow.targets import RecordGroup, stack_owner
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")

@@ -1,0 +1,151 @@
+"""Stack-wide settings: the target a stack publishes to (zone file, Cloudflare, Azure DNS, RFC 2136),
+the resource tree, production protection, strict mode, and the per-domain keys one target uses."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import dns.exception
+import dns.name
+from pydantic import AfterValidator, Field, ValidationError
+
+from mailflow.config import Domain
+from mailflow.errors import Problem
+from mailflow.fields import HostName, Model
+from mailflow.validation import NAMESPACE, format_loc, problem_message
+
+
+class ZoneFileTarget(Model):
+    """Writes one zone file per domain (no account needed)."""
+
+    kind: Literal["zonefile"] = "zonefile"
+    directory: Annotated[str, Field(min_length=1)] = "out/zones"
+    """Where ``<domain>.zone`` files go, relative to the project directory unless absolute."""
+    nameservers: Annotated[tuple[HostName, ...], Field(min_length=1)] = ("localhost",)
+    """NS records of the zone; in-zone names need an A record in ``extraRecords``."""
+    hostmaster: HostName | None = None
+    """The SOA RNAME (``hostmaster.<domain>`` when unset)."""
+
+
+class CloudflareTarget(Model):
+    """``cloudflare.DnsRecord`` per record value; the token is the provider's ``cloudflare:apiToken``."""
+
+    kind: Literal["cloudflare"]
+    zone_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+class AzureTarget(Model):
+    """``azure-native.dns.RecordSet`` per name and type in an existing Azure DNS zone."""
+
+    kind: Literal["azure"]
+    resource_group_name: Annotated[str, Field(min_length=1)]
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+
+
+def _key_name(value: str) -> str:
+    """TSIG key names are DNS names, often of one label (``ddns-key``)."""
+    try:
+        return dns.name.from_text(value.strip()).to_text(omit_final_dot=True).lower()
+    except dns.exception.DNSException as error:
+        raise ValueError(f"'{value}' is not a valid TSIG key name ({error})") from None
+
+
+class Rfc2136Target(Model):
+    """Signed dynamic updates (RFC 2136 + TSIG) to an authoritative server: BIND, Knot, PowerDNS,
+    Windows DNS. The TSIG secret is the Pulumi secret ``mailflow:tsigSecret`` (base64)."""
+
+    kind: Literal["rfc2136"]
+    server: Annotated[str, AfterValidator(_ip_address)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 53
+    zone: HostName | None = None
+    """The zone to update; default: each domain's own name."""
+    key_name: Annotated[str, AfterValidator(_key_name)]
+    key_algorithm: Literal[
+        "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"
+    ] = "hmac-sha256"
+    timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+Target = Annotated[
+    ZoneFileTarget | CloudflareTarget | AzureTarget | Rfc2136Target, Field(discriminator="kind")
+]
+
+
+ResourceTree = Literal["parts", "domain", "flat"]
+"""How a stack nests its resources: ``parts``, a ``MailFlowDomain`` component per domain with a
+component per topology side holding that side's records; ``domain``, records straight under the
+``MailFlowDomain``; ``flat``, records at the top of the stack, no components. Fewer components
+mean fewer engine steps and checkpoint writes, which large stacks feel (docs/BENCHMARKS.md)."""
+RESOURCE_TREES: tuple[ResourceTree, ...] = ("parts", "domain", "flat")
+
+
+class StackSettings(Model):
+    """The ``mailflow:*`` keys other than ``domains``, which are checked one domain at a time."""
+
+    production: bool = False
+    """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
+    target: Target = ZoneFileTarget()
+    resource_tree: ResourceTree = "parts"
+    max_delete_share: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """The destructive-change guard refuses a run deleting or moving more than this share of the
+    stack's record resources (and any MX or SPF one) unless ``MAILFLOW_ALLOW_DESTRUCTIVE=1``."""
+    strict: bool = False
+    """Refuse every value Microsoft assigns that is derived rather than read from the tenant or
+    set in config (as ``--strict`` does on the command line)."""
+
+
+_TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
+_SETTINGS = frozenset({"production", "target", "resourceTree", "strict", "maxDeleteShare"})
+_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", "tsigSecret"}
+
+
+def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:
+    """The stack-wide settings, and problems with the namespace's keys other than ``domains``."""
+    problems = [
+        Problem(f"{NAMESPACE}:{key}", "is not a known setting (check its spelling and camelCase)")
+        for key in values
+        if key not in _KNOWN_TOP_LEVEL
+    ]
+    settings = {k: v for k, v in values.items() if k in _SETTINGS and v is not None}
+    try:
+        return StackSettings.model_validate(settings), problems
+    except ValidationError as error:
+        for e in error.errors(include_url=False):
+            head, *rest = e["loc"]
+            if head == "target" and rest and rest[0] in _TARGET_KINDS:
+                rest = rest[1:]  # pydantic names the union member; the config path does not
+            problems.append(Problem(format_loc(f"{NAMESPACE}:{head}", rest), problem_message(e)))
+        return None, problems
+
+
+def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[Problem]:
+    """Per-domain keys that only one target kind uses."""
+    kind = target.target.kind
+    problems = []
+    if domain.zone_id is not None and kind != "cloudflare":
+        problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
+    update_zone = target.target.zone if isinstance(target.target, Rfc2136Target) else None
+    if update_zone and domain.name != update_zone and not domain.name.endswith(f".{update_zone}"):
+        problems.append(
+            Problem(
+                f"{path}.name", f"'{domain.name}' is not inside the rfc2136 target's zone '{update_zone}'"
+            )
+        )
+    if domain.adopt and kind not in ("zonefile", "rfc2136"):
+        problems.append(
+            Problem(f"{path}.adopt", f"is for the zonefile and rfc2136 targets; {kind} adopts with importIds")
+        )
+    zone_name = domain.zone_name
+    if zone_name is not None and kind != "azure":
+        problems.append(Problem(f"{path}.zoneName", f"is only used by the azure target, not {kind}"))
+    elif zone_name is not None and domain.name != zone_name and not domain.name.endswith(f".{zone_name}"):
+        problems.append(Problem(f"{path}.zoneName", f"'{zone_name}' does not contain '{domain.name}'"))
+    return problems

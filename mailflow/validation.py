@@ -1,0 +1,61 @@
+"""Config paths, and pydantic's validation errors translated into path-named problems."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from mailflow.errors import Problem
+
+NAMESPACE = "mailflow"
+UNION_TAGS = frozenset({"switch", "setting"})
+"""Names the config model gives the members of its tagged unions; pydantic puts them in error
+locations, but no config path has them."""
+
+
+def format_loc(prefix: str, loc: Sequence[str | int]) -> str:
+    path = prefix
+    for part in loc:
+        if part not in UNION_TAGS:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def problem_message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known setting (check its spelling and camelCase)"
+    if kind == "value_error":
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return message if message.startswith("'") else f"{message}"
+    if kind == "literal_error":
+        expected = str(error["ctx"]["expected"]).replace("'", "")
+        return f"'{value}' is not one of: {expected}"
+    if kind == "enum":
+        expected = str(error["ctx"]["expected"]).replace("'", "")
+        return f"'{value}' is not one of: {expected}"
+    if kind == "too_short":
+        minimum = error["ctx"]["min_length"]
+        return f"must list at least {minimum} {'entry' if minimum == 1 else 'entries'}"
+    if kind == "string_pattern_mismatch":
+        return f"'{value}' does not match the expected form {error['ctx']['pattern']}"
+    return f"{error['msg']} (got {value!r})"
+
+
+def problems_from(error: ValidationError, prefix: str) -> list[Problem]:
+    """Pydantic's errors as path-named problems (``prefix`` is the config path of the model)."""
+    return [
+        Problem(format_loc(prefix, e["loc"]), problem_message(e)) for e in error.errors(include_url=False)
+    ]
+
+
+def path_order(problem: Problem) -> tuple[int, str]:
+    """Problems in config order: domain index numerically, then path text."""
+    _, sep, rest = problem.path.partition("[")
+    index = rest.split("]", 1)[0]
+    return (int(index) if sep and index.isdigit() else -1, problem.path)
