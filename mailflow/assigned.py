@@ -57,10 +57,11 @@ def _derivable(domain: Domain, key: str, what: str, hint: str) -> None:
     """Refuse to derive a token from a name Microsoft tokenises its own way: with '-' (it drops the
     hyphens and may add a suffix) or internationalised."""
     name = domain.name
-    if "-" in name:
-        reason = "containing '-' (its token drops the hyphens and may carry a suffix)"
-    elif not name.isascii():
+    # Config names are A-labels, which hold '-' too: tell them apart first.
+    if any(label.startswith("xn--") for label in name.split(".")):
         reason = "spelled with non-ASCII letters (its token comes from the A-label Microsoft uses)"
+    elif "-" in name:
+        reason = "containing '-' (its token drops the hyphens and may carry a suffix)"
     else:
         return
     raise ConfigError(
@@ -68,6 +69,7 @@ def _derivable(domain: Domain, key: str, what: str, hint: str) -> None:
             Problem(
                 key,
                 f"cannot be derived for '{name}': Microsoft assigns the {what} of a domain {reason}; {hint}",
+                needs_tenant=True,
             )
         ]
     )
@@ -120,6 +122,7 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Find
                         f"cannot be derived in {exo.cloud}: Microsoft names the MX host after the tenant "
                         "(<tenant>.mail.protection.office365.us); set exchangeOnline.initialDomain "
                         f"(contoso.onmicrosoft.us), or {PULL_HINT}",
+                        needs_tenant=True,
                     )
                 ]
             )

@@ -1,23 +1,34 @@
 """Command line: ``mailflow plan`` prints the records a stack plans, ``mailflow connectors`` the
 Exchange Online connector script, ``mailflow check`` compares live DNS with the plan, ``mailflow
-tenant`` reads the values Microsoft assigned from the tenant."""
+tenant`` reads the values Microsoft assigned from the tenant.
+
+Exit status, the same for every command: 0 done (in sync; warnings allowed), 1 drift (``check``,
+``tenant pull --check``), 2 config problems, 3 a source could not be read (DNS for ``check``, the
+tenant for ``tenant pull``) and nothing else was wrong, 4 usage (a bad argument)."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import math
+import re
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from mailflow.errors import ConfigError, Problem
-from mailflow.plan import StackPlan, plan_stack
+from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
-from mailflow.resolvers import LiveResolver, Resolver
+from mailflow.resolvers import LiveResolver, Nameserver, Resolver
 from mailflow.stackfile import read_stack_file
 from mailflow.tenant import TENANT_FILE_KEY
 
-EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_TENANT = 0, 1, 2, 3
+EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 4
+MAX_QUERY_SECONDS = 60.0
+CHECK_BUDGET_SECONDS = 60.0
+"""How long `check` asks DNS by default; a large stack may need a larger --budget."""
 STRICT_HELP = (
     "refuse values Microsoft assigns that are derived rather than read from the tenant file or set "
     "in config (as mailflow:strict: true does)"
@@ -30,18 +41,72 @@ RENDERERS: dict[str, Callable[[StackPlan], str]] = {
 }
 
 
-def _nameserver(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "53")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}\.?$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$",
+    re.IGNORECASE,
+)
+"""LDH labels; the last starts with a letter, so a mistyped address is no name to look up."""
+NAMESERVER_FORMS = "IP, IP:PORT, [IPv6]:PORT or HOST[:PORT]"
+
+
+def _nameserver(text: str) -> Nameserver:
+    """``IP``, ``IP:PORT``, ``[IPv6]``, ``[IPv6]:PORT``, a bare IPv6 address, or a host name with
+    an optional port, resolved once here to its addresses."""
+    host, port = text, "53"
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {NAMESERVER_FORMS}")
+        port = rest[1:] if rest else port
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}': the port must be a number from 1 to 65535")
+    if not host:
+        raise argparse.ArgumentTypeError(f"'{text}' names no server; expected {NAMESERVER_FORMS}")
     try:
-        return host or text, int(port)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not IP[:PORT]") from None
+        if text.startswith("[") or ":" in host or not _HOST_NAME.match(host):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {NAMESERVER_FORMS}") from None
+        return Nameserver(_addresses(host, text), int(port))
+    return Nameserver((str(address),), int(port))
+
+
+def _addresses(host: str, text: str) -> tuple[str, ...]:
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"'{text}': cannot resolve {host} ({error})") from None
+    return tuple(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
+
+
+def _seconds(maximum: float = math.inf) -> Callable[[str], float]:
+    """An argument type: a finite number of seconds above 0, at most ``maximum``."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (0 < value <= maximum and math.isfinite(value)):
+            limit = f" and at most {maximum:g}" if math.isfinite(maximum) else ""
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0{limit}")
+        return value
+
+    return seconds
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad argument, which mailflow keeps for config problems."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mailflow", description="Plan the DNS records of Microsoft 365 mail flow."
-    )
+    parser = _Parser(prog="mailflow", description="Plan the DNS records of Microsoft 365 mail flow.")
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="print the records a stack file plans")
     plan.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
@@ -54,8 +119,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--nameserver",
         type=_nameserver,
-        metavar="IP[:PORT]",
-        help="with --live-spf: ask this server instead of the system resolver",
+        metavar="HOST[:PORT]",
+        help=f"with --live-spf: ask this server instead of the system resolver ({NAMESERVER_FORMS})",
+    )
+    plan.add_argument(
+        "--timeout",
+        type=_seconds(MAX_QUERY_SECONDS),
+        default=5.0,
+        help=f"with --live-spf: seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
     )
     plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
     connectors = commands.add_parser(
@@ -68,16 +139,31 @@ def _parser() -> argparse.ArgumentParser:
         help="treat missing values (e.g. onPremises.smartHost) as errors, and "
         + STRICT_HELP.removeprefix("refuse "),
     )
-    check = commands.add_parser("check", help="compare live DNS with the plan (exit 1 on drift)")
+    check = commands.add_parser(
+        "check", help="compare live DNS with the plan (exit 1 on drift, 3 on DNS failures)"
+    )
     check.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
     check.add_argument(
         "--nameserver",
         type=_nameserver,
-        metavar="IP[:PORT]",
-        help="ask this server (e.g. the authoritative one) instead of the system resolver",
+        metavar="HOST[:PORT]",
+        help="ask this server instead of the system resolver; it must answer for the SPF includes "
+        f"too ({NAMESERVER_FORMS})",
     )
     check.add_argument("--format", choices=["table", "json"], default="table")
-    check.add_argument("--timeout", type=float, default=5.0, help="seconds per DNS query")
+    check.add_argument(
+        "--timeout",
+        type=_seconds(MAX_QUERY_SECONDS),
+        default=5.0,
+        help=f"seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
+    )
+    check.add_argument(
+        "--budget",
+        type=_seconds(),
+        default=CHECK_BUDGET_SECONDS,
+        help="seconds for the whole check; record sets not asked by then are DNS failures "
+        f"(default {CHECK_BUDGET_SECONDS:g})",
+    )
     check.add_argument("--strict", action="store_true", help=STRICT_HELP)
     check.add_argument(
         "--tenant",
@@ -115,7 +201,7 @@ def _tenant_parser(commands: Any) -> None:
         help="how to sign in (default: the pipeline's environment or workload identity, a managed "
         "identity, then the Azure CLI)",
     )
-    pull.add_argument("--timeout", type=float, default=30.0, help="seconds per Graph request")
+    pull.add_argument("--timeout", type=_seconds(), default=30.0, help="seconds per Graph request")
     script = actions.add_parser(
         "script", help="print the Exchange Online PowerShell that exports DKIM, DNSSEC and domain type"
     )
@@ -124,41 +210,24 @@ def _tenant_parser(commands: Any) -> None:
 
 
 def _resolver(args: argparse.Namespace) -> Resolver | None:
-    if not args.live_spf:
-        return None
-    if args.nameserver:
-        host, port = args.nameserver
-        return LiveResolver([host], port)
-    return LiveResolver()
+    return LiveResolver(args.nameserver, args.timeout) if args.live_spf else None
 
 
-def _connectors(plan: StackPlan, strict: bool) -> int:
-    from mailflow.connectors import plan_connectors, render_script
+def _connectors(plan: StackPlan) -> int:
+    from mailflow.connectors import render_script
 
-    try:
-        connector_plan = plan_connectors(plan, strict=strict)
-    except ConfigError as error:
-        print(error.report(), file=sys.stderr)
-        return EXIT_CONFIG
-    for warning in connector_plan.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    sys.stdout.write(render_script(connector_plan))
+    sys.stdout.write(render_script(plan.connectors))
     return EXIT_OK
 
 
 def _check(args: argparse.Namespace, plan: StackPlan) -> int:
     # Imported per command: `plan` starts faster without the resolver and connector modules.
-    import dns.exception
+    from mailflow.check import Severity, check_stack, report_json, report_table
 
-    from mailflow.check import check_stack, report_json, report_table
-
-    try:
-        report = check_stack(plan, args.nameserver, args.timeout, tenant=args.tenant)
-    except dns.exception.DNSException as error:
-        print(f"mailflow check: DNS query failed: {error}", file=sys.stderr)
-        return EXIT_DRIFT
+    report = check_stack(plan, args.nameserver, args.timeout, args.budget, tenant=args.tenant)
     sys.stdout.write(report_json(report) if args.format == "json" else report_table(report))
-    return EXIT_DRIFT if report.drift else EXIT_OK
+    exit_codes: dict[str, int] = {Severity.DRIFT: EXIT_DRIFT, Severity.DNS_FAILURE: EXIT_UNREADABLE}
+    return exit_codes.get(report.status, EXIT_OK)
 
 
 def _tenant(args: argparse.Namespace) -> int:
@@ -176,7 +245,7 @@ def _tenant(args: argparse.Namespace) -> int:
         )
     except TenantReadError as error:
         print(f"mailflow tenant pull: could not read the tenant:\n{error}", file=sys.stderr)
-        return EXIT_TENANT
+        return EXIT_UNREADABLE
     for note in pulled.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.check:
@@ -196,15 +265,20 @@ def _tenant(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "plan" and not args.live_spf and args.nameserver:
+        parser.error("plan: --nameserver is only used with --live-spf")
     try:
         if args.command == "tenant":
             return _tenant(args)
-        plan = plan_stack(
-            read_stack_file(args.stackfile),
-            _resolver(args) if args.command == "plan" else None,
-            strict=getattr(args, "strict", False),
-        )
+        with without_gc_pauses():
+            plan = plan_stack(
+                read_stack_file(args.stackfile),
+                _resolver(args) if args.command == "plan" else None,
+                strict=True if args.strict else None,
+                complete=args.command == "connectors" and args.strict,
+            )
         if args.command == "check" and args.tenant and plan.tenant_file is None:
             raise ConfigError([Problem(TENANT_FILE_KEY, "is required by check --tenant")])
     except ConfigError as error:
@@ -217,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(args, plan)
     if args.command == "connectors":
-        return _connectors(plan, args.strict)
+        return _connectors(plan)
     output = RENDERERS[args.format](plan)
     sys.stdout.write(output)
     return EXIT_OK

@@ -12,9 +12,10 @@ from typing import Any
 
 import pulumi
 
+from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
 from mailflow.settings import RESOURCE_TREES, ResourceTree
-from mailflow.targets import RecordGroup, Target
+from mailflow.targets import Target
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
 
 DOMAIN_TYPE = "mailflow:index:MailFlowDomain"
@@ -93,7 +94,7 @@ def register_domain(
 ) -> dict[str, Any]:
     """Register one domain's resources in the ``tree`` shape, each after the ``guard``; return its
     stack outputs."""
-    groups = target.groups(plan)
+    groups = plan.groups
     component = MailFlowDomain(plan) if tree != "flat" else None
     parents = _Parents(plan.domain, component)
     if tree == "parts" and component is not None:

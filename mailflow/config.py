@@ -10,25 +10,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-import dns.exception
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 from pydantic import Discriminator, Field, Tag, ValidationError
 
-from mailflow.errors import Problem
+from mailflow import names
+from mailflow.errors import Problem, quote
 from mailflow.fields import (
     Cloud,
+    DmarcUri,
     DnsName,
     HostName,
     IpNetwork,
-    MailtoUri,
     Model,
+    RelativeName,
     SpfTermText,
     TlsRptUri,
     Ttl,
 )
-from mailflow.names import normalize_name
 from mailflow.validation import NAMESPACE, problems_from
 
 
@@ -136,8 +133,8 @@ class Dmarc(Model):
     policy: DmarcPolicy
     sp: DmarcPolicy | None = None
     pct: Annotated[int, Field(ge=0, le=100)] | None = None
-    rua: tuple[MailtoUri, ...] = ()
-    ruf: tuple[MailtoUri, ...] = ()
+    rua: tuple[DmarcUri, ...] = ()
+    ruf: tuple[DmarcUri, ...] = ()
     adkim: Literal["r", "s"] | None = None
     aspf: Literal["r", "s"] | None = None
     fo: tuple[Literal["0", "1", "d", "s"], ...] = ()
@@ -157,10 +154,18 @@ class TlsRpt(Model):
 
 
 class ExtraRecord(Model):
-    name: Annotated[str, Field(min_length=1)] = "@"
+    name: Annotated[RelativeName, Field(min_length=1)] = "@"
+    """Relative to the domain, as written in config (``@`` is the domain itself)."""
     type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA"]
     value: Annotated[str, Field(min_length=1)]
+    """RFC 1035 presentation format of the type, relative names completed with the domain; for
+    TXT the text itself, or quoted character-strings as a zone file writes them."""
     ttl: Ttl | None = None
+
+    @property
+    def relative_name(self) -> str:
+        """The name as published: lowercase, internationalised labels as A-labels."""
+        return names.relative_name(self.name)
 
 
 class Domain(Model):
@@ -262,8 +267,6 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
         problems.append(
             Problem(f"{path}.{key}", f"records are only known for the commercial cloud, not {exo.cloud}")
         )
-    for index, record in enumerate(domain.extra_records):
-        problems.extend(_check_extra_record(record, f"{path}.extraRecords[{index}]"))
     return problems
 
 
@@ -284,30 +287,6 @@ def _check_autodiscover(domain: Domain, path: str) -> list[Problem]:
             )
         ]
     return []
-
-
-def _check_extra_record(record: ExtraRecord, path: str) -> list[Problem]:
-    problems: list[Problem] = []
-    if record.name != "@":
-        try:
-            normalize_name(f"{record.name}.example", hostname=False)
-        except ValueError as error:
-            problems.append(Problem(f"{path}.name", f"is not a relative name ({error})"))
-    try:
-        dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(record.type), record.value)
-    except (dns.exception.DNSException, ValueError) as error:
-        problems.append(
-            Problem(f"{path}.value", f"'{record.value}' is not a valid {record.type} value ({error})")
-        )
-    if record.type == "TXT" and record.name == "@" and "v=spf1" in record.value.lower():
-        problems.append(
-            Problem(
-                f"{path}.value",
-                "a second SPF record at the apex is a permerror (RFC 7208 §3.2); "
-                "add its terms to spf.extra instead",
-            )
-        )
-    return problems
 
 
 def parse_domains(
@@ -331,9 +310,9 @@ def parse_domains(
             problems.extend(problems_from(error, path))
             continue
         if domain.name in seen:
-            problems.append(
-                Problem(f"{path}.name", f"'{domain.name}' is already configured at {seen[domain.name]}")
-            )
+            written = item.get("name") if isinstance(item, dict) else None
+            shown = quote(domain.name) if written == domain.name else f"{quote(str(written))} ({domain.name})"
+            problems.append(Problem(f"{path}.name", f"{shown} is already configured at {seen[domain.name]}"))
             continue
         seen[domain.name] = path
         topology_problems = _check_topology(domain, path)

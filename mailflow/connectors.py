@@ -8,12 +8,15 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from mailflow.config import ON_PREMISES_TOPOLOGIES
 from mailflow.errors import ConfigError, Problem
-from mailflow.plan import DomainPlan, StackPlan
 from mailflow.powershell import comment, quote
 from mailflow.topology import third_party_sends_outbound
+
+if TYPE_CHECKING:
+    from mailflow.plan import DomainPlan
 
 MAX_NAME_LENGTH = 64
 """Exchange Online refuses longer connector names."""
@@ -84,10 +87,9 @@ class _SenderIp:
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def plan_connectors(plan: StackPlan | DomainPlan, strict: bool = False) -> ConnectorPlan:
-    """The connectors of every domain, or raise ``ConfigError`` with every problem found; with
+def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> ConnectorPlan:
+    """The connectors of the domains, or raise ``ConfigError`` with every problem found; with
     ``strict``, each warning is a problem too."""
-    domains = plan.domains if isinstance(plan, StackPlan) else (plan,)
     connectors: list[Connector] = []
     warnings: list[Problem] = []
     problems: list[Problem] = []

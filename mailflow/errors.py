@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -12,9 +12,14 @@ class Problem:
 
     path: str
     message: str
+    needs_tenant: bool = field(default=False, compare=False)
+    """Only a value read from the tenant can settle it: ``mailflow tenant pull`` does."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+MAX_REPORTED = 100
 
 
 class ConfigError(Exception):
@@ -25,8 +30,24 @@ class ConfigError(Exception):
         super().__init__(self.report())
 
     def report(self) -> str:
+        """Every problem, one per line, up to ``MAX_REPORTED``: a config that repeats one mistake
+        (or a YAML alias that multiplies it) gives a report one can read."""
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         lines = [f"mailflow: {count} config {noun}:"]
-        lines.extend(f"  {problem}" for problem in self.problems)
+        lines.extend(f"  {problem}" for problem in self.problems[:MAX_REPORTED])
+        if count > MAX_REPORTED:
+            lines.append(f"  … and {count - MAX_REPORTED} more; fix these first")
         return "\n".join(lines)
+
+
+QUOTED_CHARACTERS = 80
+"""Messages quote at most this much of a value: a 300-character TXT value or a 64-octet label is
+recognised by its start, and a message stays one line."""
+
+
+def quote(value: str) -> str:
+    """``value`` as a message quotes it: in single quotes, control and invisible characters escaped
+    (a zero-width space shows as ``\\u200b``), cut with an ellipsis past ``QUOTED_CHARACTERS``."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value[:QUOTED_CHARACTERS])
+    return f"'{shown}…'" if len(value) > QUOTED_CHARACTERS else f"'{shown}'"

@@ -4,13 +4,14 @@ model base every config section derives from."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
 
-from mailflow.names import normalize_name
+from mailflow.errors import quote
+from mailflow.names import normalize_name, relative_name
+from mailflow.report_uris import dmarc_uri, tls_rpt_uri
 from mailflow.spf import SpfTerm, parse_term
 
 
@@ -22,6 +23,13 @@ def _dns_name(value: str) -> str:
     return normalize_name(value, hostname=False)
 
 
+def _relative_name(value: str) -> str:
+    """Checked, but kept as written: a name that differs from its published form only in case is
+    worth naming when it meets a name mailflow plans."""
+    relative_name(value)
+    return value
+
+
 def _ip_network(value: str) -> str:
     try:
         network = ipaddress.ip_network(value.strip(), strict=True)
@@ -29,8 +37,13 @@ def _ip_network(value: str) -> str:
         try:
             ipaddress.ip_network(value.strip(), strict=False)
         except ValueError:
-            raise ValueError(f"'{value}' is not an IPv4 or IPv6 address or CIDR network") from None
-        raise ValueError(f"'{value}' has host bits set; write the network address") from None
+            raise ValueError(f"{quote(value)} is not an IPv4 or IPv6 address or CIDR network") from None
+        raise ValueError(f"{quote(value)} has host bits set; write the network address") from None
+    if network.prefixlen == 0:
+        raise ValueError(
+            f"{quote(value)} is every IPv{network.version} address: it would trust any sender on the "
+            "internet (as SPF +all would); list the servers' addresses or networks"
+        )
     full = 32 if network.version == 4 else 128
     return str(network.network_address) if network.prefixlen == full else str(network)
 
@@ -43,29 +56,14 @@ def _spf_term(value: Any) -> SpfTerm:
     return parse_term(value)
 
 
-def _report_uri(schemes: tuple[str, ...]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        scheme, _, rest = value.partition(":")
-        if scheme.lower() not in schemes or not rest:
-            raise ValueError(f"'{value}' is not a {' or '.join(s + ':' for s in schemes)} URI")
-        if scheme.lower() == "mailto":
-            address = rest.split("!", 1)[0]
-            local, at, domain = address.rpartition("@")
-            if not at or not local:
-                raise ValueError(f"'{value}' is not a mailto: URI with an e-mail address")
-            _hostname(domain)
-        return value
-
-    return check
-
-
 HostName = Annotated[str, AfterValidator(_hostname)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 IpNetwork = Annotated[str, AfterValidator(_ip_network)]
 SpfTermText = Annotated[SpfTerm, PlainValidator(_spf_term)]
 Ttl = Annotated[int, Field(ge=60, le=86400)]
-MailtoUri = Annotated[str, AfterValidator(_report_uri(("mailto",)))]
-TlsRptUri = Annotated[str, AfterValidator(_report_uri(("mailto", "https")))]
+RelativeName = Annotated[str, AfterValidator(_relative_name)]
+DmarcUri = Annotated[str, AfterValidator(dmarc_uri)]
+TlsRptUri = Annotated[str, AfterValidator(tls_rpt_uri)]
 
 
 class Model(BaseModel):

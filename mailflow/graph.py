@@ -107,14 +107,6 @@ def _field(record: Any, attribute: str, key: str) -> Any:
     return value if value is not None else (record.additional_data or {}).get(key)
 
 
-def _a_label(name: str) -> str:
-    """The ASCII form of a name, so that Graph's labels match an internationalised domain however
-    either spells it."""
-    import dns.name
-
-    return dns.name.from_text(name).to_text(omit_final_dot=True).lower()
-
-
 def graph_values(
     domain: str, source: str, details: Any, records: Iterable[Any], read_at: datetime
 ) -> GraphValues:
@@ -124,12 +116,13 @@ def graph_values(
     spf: str | None = None
     cnames: dict[str, str] = {}
     unavailable: list[str] = []
-    apex = _a_label(domain)
+    apex = normalize_name(domain, hostname=False)
     suffix = f".{apex}"
     try:
         for record in records:
             kind = str(_field(record, "record_type", "recordType") or "").lower()
-            label = _a_label(normalize_name(str(_field(record, "label", "label") or domain), hostname=False))
+            # normalize_name gives the A-label, so a Unicode label from Graph matches the config's.
+            label = normalize_name(str(_field(record, "label", "label") or domain), hostname=False)
             service = _field(record, "supported_service", "supportedService")
             description = _field(record, "description", "description")
             if description is not None and not kind:

@@ -7,12 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mailflow.assigned import STRICT_REASON, assign, mx_microsoft_problems
 from mailflow.config import Domain, Topology, parse_domains
-from mailflow.errors import ConfigError, Problem
-from mailflow.names import fqdn
+from mailflow.connectors import ConnectorPlan, plan_connectors
+from mailflow.errors import ConfigError, Problem, quote
+from mailflow.groups import GROUPINGS, RecordGroup
+from mailflow.names import fqdn, too_long
 from mailflow.records import (
     Record,
     exchange_online_records,
@@ -24,8 +27,9 @@ from mailflow.records import (
     sort_records,
     txt,
 )
+from mailflow.report_uris import report_host
 from mailflow.resolvers import Resolver, bundled_snapshot
-from mailflow.settings import StackSettings, check_target_keys, parse_settings
+from mailflow.settings import StackSettings, check_target_keys, parse_settings, secret_problems
 from mailflow.spf import (
     MAX_LOOKUPS,
     WARN_RECORD_BYTES,
@@ -60,6 +64,13 @@ class DomainPlan:
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where each value Microsoft assigns came from (``exoMxHost``, ``dkim``, ``autodiscover``)."""
     tenant: TenantDomain | None = None
+    target_kind: str = "zonefile"
+    """The stack's ``mailflow:target.kind``, which decides how ``groups`` bundles the records."""
+
+    @cached_property
+    def groups(self) -> tuple[RecordGroup, ...]:
+        """The records in the units the stack's target manages, each with its logical name."""
+        return tuple(GROUPINGS[self.target_kind](self.domain, self.records))
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class StackPlan:
     settings: StackSettings = field(default_factory=StackSettings)
     tenant_file: str | None = None
     """``mailflow:tenantFile`` as the stack names it, when it has one."""
+    connectors: ConnectorPlan = field(default_factory=lambda: ConnectorPlan((), ()))
+    """The Exchange Online connectors the domains need."""
 
     @property
     def records(self) -> tuple[Record, ...]:
@@ -75,7 +88,9 @@ class StackPlan:
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return tuple(warning for domain in self.domains for warning in domain.warnings)
+        """The domains' warnings, then the connectors'."""
+        domain_warnings = (warning for domain in self.domains for warning in domain.warnings)
+        return (*domain_warnings, *self.connectors.warnings)
 
 
 def _spf_problems(
@@ -83,12 +98,12 @@ def _spf_problems(
 ) -> tuple[list[Problem], list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    if count.total > MAX_LOOKUPS:
-        costs = ", ".join(f"{t.text} ({counter.count([t]).total})" for t in terms if t.costs_lookup)
+    if count.over_limit:
+        costs = ", ".join(f"{t.text} ({_lookups(counter.count([t]))})" for t in terms if t.costs_lookup)
         problems.append(
             Problem(
                 f"{path}.spf",
-                f"the SPF record needs {count.total} DNS lookups, over the limit of {MAX_LOOKUPS} "
+                f"the SPF record needs more than {MAX_LOOKUPS} DNS lookups, the limit "
                 f"(RFC 7208 §4.6.4): {costs}; use a regional vendor include or list IPs instead",
             )
         )
@@ -98,8 +113,8 @@ def _spf_problems(
         warnings.append(
             Problem(
                 f"{path}.spf",
-                f"lookups inside {names} are unknown offline and counted as the include alone "
-                f"({count.total} counted); verify against live DNS with `mailflow check`",
+                f"the records of {names} could not be read, so each counts as its include alone "
+                f"(at least {count.total} lookups); verify against live DNS with `mailflow check`",
             )
         )
     size = len(spf.encode("ascii"))
@@ -112,6 +127,10 @@ def _spf_problems(
             )
         )
     return problems, warnings
+
+
+def _lookups(count: LookupCount) -> str:
+    return f"more than {MAX_LOOKUPS}" if count.over_limit else str(count.total)
 
 
 def _rrset_problems(path: str, records: tuple[Record, ...]) -> list[Problem]:
@@ -148,16 +167,63 @@ def _case_variants(domain: Domain, path: str, planned: list[Record]) -> list[Pro
     names = {r.name: f"{r.type} {r.name}" for r in planned}
     problems = []
     for index, extra in enumerate(domain.extra_records):
-        name = owner(domain.name, extra.name.lower())
-        if extra.name != extra.name.lower() and name in names:
+        name = owner(domain.name, extra.relative_name)
+        if extra.name != extra.relative_name and name in names:
             problems.append(
                 Problem(
                     f"{path}.extraRecords[{index}].name",
-                    f"'{extra.name}' is {name} in another case (DNS names are case-insensitive), "
+                    f"{quote(extra.name)} is {name} in another case (DNS names are case-insensitive), "
                     f"where mailflow plans {names[name]}",
                 )
             )
     return problems
+
+
+def _extra_records(domain: Domain, path: str) -> tuple[dict[int, Record], list[Problem]]:
+    """The records of ``extraRecords`` by their index, and why the others cannot be published."""
+    records: dict[int, Record] = {}
+    problems: list[Problem] = []
+    for index, extra in enumerate(domain.extra_records):
+        key = f"{path}.extraRecords[{index}]"
+        reason = too_long(owner(domain.name, extra.relative_name))
+        if reason is not None:
+            problems.append(Problem(f"{key}.name", f"names {reason}"))
+            continue
+        try:
+            records[index] = extra_record(domain, extra)
+        except ValueError as error:
+            problems.append(Problem(f"{key}.value", str(error)))
+    return records, problems
+
+
+def _repeated_extras(path: str, planned: list[Record], extras: Mapping[int, Record]) -> list[Problem]:
+    """A value given twice is one record in DNS (RFC 2181 §5): an extra record that repeats
+    another, or what mailflow plans, is a slip in the config. Names and values compare in their
+    published form (lower-case names, TXT text split the same way)."""
+    seen = {(r.name, r.type, r.data): "what mailflow plans" for r in planned}
+    problems = []
+    for index, record in extras.items():
+        key = (record.name, record.type, record.data)
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"{path}.extraRecords[{index}]",
+                    f"repeats {seen[key]}: {record.type} {record.name} {quote(record.value)}",
+                )
+            )
+        else:
+            seen[key] = f"extraRecords[{index}]"
+    return problems
+
+
+def _name_length_problems(domain: Domain, path: str, planned: list[Record]) -> list[Problem]:
+    """Every name mailflow plans fits DNS: a domain name near 255 octets leaves no room for
+    ``selector1._domainkey`` or ``_smtp._tls`` in front of it."""
+    longest = max(planned, key=lambda record: len(record.name))
+    reason = too_long(longest.name)
+    if reason is None:
+        return []
+    return [Problem(f"{path}.name", f"is too long for the {longest.type} record mailflow plans: {reason}")]
 
 
 def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
@@ -173,7 +239,7 @@ def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
     warnings = []
     for key, uris in (("rua", dmarc.rua), ("ruf", dmarc.ruf)):
         for index, uri in enumerate(uris):
-            host = uri.split("!", 1)[0].rpartition("@")[2].lower()
+            host = report_host(uri)
             # A parent or child of the domain shares its organizational domain (RFC 7489 §7.1).
             related = (
                 host == domain.name or host.endswith(f".{domain.name}") or domain.name.endswith(f".{host}")
@@ -196,6 +262,7 @@ def plan_domain(
     tenant: TenantDomain | None = None,
     tenant_label: str | None = None,
     strict: bool = False,
+    target_kind: str = "zonefile",
 ) -> DomainPlan:
     """The records of one validated domain; raise ``ConfigError`` if they cannot be published, or
     in ``strict`` mode if a value Microsoft assigns had to be derived."""
@@ -225,10 +292,13 @@ def plan_domain(
         *exchange_online_records(domain, assigned),
         *optional_records(domain, assigned.cnames),
     ]
-    extras = [extra_record(domain, extra) for extra in domain.extra_records]
-    ordered = sort_records(domain.name, [*planned, *extras])
+    problems.extend(_name_length_problems(domain, path, planned))
+    extras, extra_problems = _extra_records(domain, path)
+    problems.extend(extra_problems)
+    ordered = sort_records(domain.name, [*planned, *extras.values()])
     if domain.extra_records:
         problems.extend(_case_variants(domain, path, planned))
+        problems.extend(_repeated_extras(path, planned, extras))
         problems.extend(_rrset_problems(path, ordered))
     apex_mx = [str(r.data[1]).rstrip(".") for r in ordered if r.type == "MX" and r.name == fqdn(domain.name)]
     mx_problems, mx_warnings = mx_microsoft_problems(path, assigned.exo_mx, apex_mx, tenant)
@@ -252,12 +322,14 @@ def plan_domain(
         domain,
         assigned.sources,
         tenant,
+        target_kind,
     )
 
 
 @contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """Planning allocates many small objects that live on and form no reference cycles; the
+def without_gc_pauses() -> Iterator[None]:
+    """For the entry points (the command line, the Pulumi program), around planning a stack.
+    Planning allocates many small objects that live on and form no reference cycles; the
     cyclic collector would re-scan them again and again (a third of the time at 10,000 domains).
     They are frozen afterwards so that the first collection does not scan them all at once either;
     reference counting still frees them."""
@@ -272,32 +344,59 @@ def _without_gc_pauses() -> Iterator[None]:
 
 
 def plan_stack(
-    values: Mapping[str, Any], resolver: Resolver | None = None, strict: bool = False
+    values: Mapping[str, Any],
+    resolver: Resolver | None = None,
+    strict: bool | None = None,
+    complete: bool = False,
 ) -> StackPlan:
-    """Validate the ``mailflow`` namespace and plan every domain, or raise one ``ConfigError``
-    holding every problem found. ``strict`` (or ``mailflow:strict``) refuses derived values."""
-    with _without_gc_pauses():
-        return _plan_stack(values, resolver, strict)
-
-
-def _plan_stack(values: Mapping[str, Any], resolver: Resolver | None, strict: bool) -> StackPlan:
+    """The one gate every entry point goes through: validate the ``mailflow`` namespace (as
+    ``mailflow.stackfile`` reads it), plan every domain's records and connectors and check the
+    target's settings and secret, or raise one ``ConfigError`` holding every problem found.
+    ``strict`` refuses derived values (None: as ``mailflow:strict`` says); ``complete`` refuses
+    connectors or connector settings left out for a value config lacks."""
     settings, problems = parse_settings(values)
     parsed, domain_problems = parse_domains(values.get("domains"), values.get("domainsFile"))
     problems.extend(domain_problems)
     counter = LookupCounter(resolver or bundled_snapshot())
-    strict = strict or (settings is not None and settings.strict)
+    if strict is None:
+        strict = settings is not None and settings.strict
     tenant: TenantFile | None = values.get("tenant")
     tenant_label = values.get("tenantFile") if tenant else None
     plans: list[DomainPlan] = []
+    kind = settings.target.kind if settings is not None else "zonefile"
+    if settings is not None:
+        problems.extend(secret_problems(settings, values))
     for path, domain in parsed:
         if settings is not None:
             problems.extend(check_target_keys(domain, path, settings))
         tenant_domain = tenant.domains.get(domain.name) if tenant else None
         try:
-            plans.append(plan_domain(domain, path, counter, tenant_domain, tenant_label, strict))
+            plan = plan_domain(domain, path, counter, tenant_domain, tenant_label, strict, kind)
         except ConfigError as error:
             problems.extend(error.problems)
+            continue
+        problems.extend(_import_id_problems(plan))
+        plans.append(plan)
+    try:
+        connectors = plan_connectors(plans, complete)
+    except ConfigError as error:
+        problems.extend(error.problems)
     if problems or settings is None:
         raise ConfigError(sorted(problems, key=path_order))
-    return StackPlan(tuple(plans), settings, values.get("tenantFile"))
+    return StackPlan(tuple(plans), settings, values.get("tenantFile"), connectors)
 
+
+def _import_id_problems(plan: DomainPlan) -> list[Problem]:
+    """Every ``importIds`` key must name a resource the domain registers."""
+    import_ids = plan.config.import_ids
+    if not import_ids or plan.target_kind in ("zonefile", "rfc2136"):
+        return []  # the target refuses importIds as a whole (check_target_keys)
+    names = {group.name for group in plan.groups}
+    known = ", ".join(sorted(names))
+    return [
+        Problem(
+            f"{plan.config_path}.importIds.{key}", f"is not a resource of this domain; its resources: {known}"
+        )
+        for key in import_ids
+        if key not in names
+    ]

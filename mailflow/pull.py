@@ -14,6 +14,7 @@ from mailflow.errors import ConfigError, Problem
 from mailflow.exo import CMDLETS, exchange_values, read_export
 from mailflow.fields import Cloud
 from mailflow.graph import read_domains
+from mailflow.plan import plan_stack
 from mailflow.stackfile import project_directory, project_path
 from mailflow.tenant import (
     TENANT_FILE_KEY,
@@ -42,11 +43,18 @@ class Pulled:
 
 
 def stack_domains(values: dict[str, Any]) -> list[tuple[str, Cloud]]:
-    """The stack's domains and their clouds; raise ``ConfigError`` if the list is invalid."""
-    parsed, problems = parse_domains(values.get("domains"), values.get("domainsFile"))
-    if problems:
-        raise ConfigError(problems)
-    return [(domain.name, domain.exchange_online.cloud) for _, domain in parsed]
+    """The stack's domains and their clouds, through the gate every command goes through (raise
+    ``ConfigError``), with strict mode off: a tenant file is what strict mode asks for, and
+    pulling is how one is made."""
+    try:
+        plan = plan_stack(values, strict=False)
+    except ConfigError as error:
+        blocking = [problem for problem in error.problems if not problem.needs_tenant]
+        if blocking:
+            raise ConfigError(blocking) from None
+        parsed, _ = parse_domains(values.get("domains"), values.get("domainsFile"))
+        return [(domain.name, domain.exchange_online.cloud) for _, domain in parsed]
+    return [(domain.domain, domain.config.exchange_online.cloud) for domain in plan.domains]
 
 
 def _exchange(

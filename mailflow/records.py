@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from typing import Any
 
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -16,16 +17,17 @@ import dns.rdtypes.ANY.CNAME
 import dns.rdtypes.ANY.MX
 import dns.rdtypes.ANY.TXT
 import dns.rdtypes.IN.SRV
+import dns.tokenizer
 
 from mailflow.assigned import Assigned
 from mailflow.config import Dmarc, Domain, ExtraRecord, MtaSts, TlsRpt
-from mailflow.names import fqdn
-from mailflow.spf import split_strings
+from mailflow.errors import quote
+from mailflow.names import IDNA_2008, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, fqdn, normalize_name
+from mailflow.spf import is_spf_record, split_strings
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarget
 
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
-_STRUCTURED_TYPES = frozenset({"MX", "TXT", "CNAME", "SRV"})
 _TYPE_RANK = {rtype: rank for rank, rtype in enumerate(RECORD_TYPE_ORDER)}
 MDM_CNAMES = {
     "enterpriseregistration": "enterpriseregistration.windows.net",
@@ -39,8 +41,9 @@ def dns_name(text: str) -> dns.name.Name:
     return dns.name.from_text(text)
 
 
-def _rdata(rtype: str, data: tuple[str | int, ...], origin: str) -> dns.rdata.Rdata:
-    """dnspython rdata from a record's fields; types mailflow does not build keep their text."""
+def _rdata(rtype: str, data: tuple[str | int, ...]) -> dns.rdata.Rdata:
+    """dnspython rdata from a record's fields; types mailflow does not build keep their text
+    (absolute: it holds no names, or names completed when the value was parsed)."""
     if rtype == "MX":
         return dns.rdtypes.ANY.MX.MX(_IN, dns.rdatatype.MX, data[0], dns_name(str(data[1])))
     if rtype == "TXT":
@@ -50,14 +53,14 @@ def _rdata(rtype: str, data: tuple[str | int, ...], origin: str) -> dns.rdata.Rd
     if rtype == "SRV":
         priority, weight, port, target = data
         return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, dns_name(str(target)))
-    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]), origin=dns_name(origin))
+    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]))
 
 
 @lru_cache(maxsize=65536)
-def _presentation(rtype: str, data: tuple[str | int, ...], origin: str) -> str:
+def _presentation(rtype: str, data: tuple[str | int, ...]) -> str:
     """dnspython's presentation format, rendered once per distinct value: MX hosts, autodiscover
     and other targets repeat across the domains of a stack."""
-    return _rdata(rtype, data, origin).to_text()
+    return _rdata(rtype, data).to_text()
 
 
 @dataclass(frozen=True)
@@ -82,19 +85,35 @@ class Record:
 
     @cached_property
     def rdata(self) -> dns.rdata.Rdata:
-        return _rdata(self.type, self.data, self.zone)
+        return _rdata(self.type, self.data)
 
     @cached_property
     def value(self) -> str:
         """RFC 1035 presentation format, e.g. ``10 mx1.example.net.`` or ``"v=spf1 … -all"``."""
-        # Only values kept as text need their zone to resolve relative names.
-        origin = "" if self.type in _STRUCTURED_TYPES else self.zone
-        return _presentation(self.type, self.data, origin)
+        return _presentation(self.type, self.data)
 
     def relative_name(self) -> str:
         """``@`` for the apex, else the labels left of the zone (``selector1._domainkey``)."""
         apex = fqdn(self.zone)
-        return "@" if self.name == apex else self.name[: -len(apex) - 1]
+        return "@" if self.name == apex else _relative_text(self.name[: -len(apex) - 1])
+
+
+@lru_cache(maxsize=65536)
+def _relative_text(relative: str) -> str:
+    """A relative name as dnspython writes it, so that a zone file reads back this very name and
+    nothing else; rendered once, as the same labels (``autodiscover``, ``_dmarc``) recur across
+    the domains of a stack."""
+    return dns.name.from_text(relative, origin=None, idna_codec=IDNA_2008).to_text()
+
+
+def caa_fields(record: Record) -> dict[str, int | str]:
+    """A CAA record's flags, tag and value, unescaped: providers take them as separate fields."""
+    rdata: Any = record.rdata
+    return {
+        "flags": rdata.flags,
+        "tag": rdata.tag.decode("ascii"),
+        "value": rdata.value.decode("utf-8", "replace"),
+    }
 
 
 def owner(zone: str, relative: str) -> str:
@@ -190,33 +209,131 @@ def optional_records(domain: Domain, tenant_cnames: Mapping[str, str]) -> list[R
 
 
 def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
-    """A record from ``extraRecords``, its value normalised to presentation format."""
-    rdtype = dns.rdatatype.from_text(extra.type)
-    rdata = dns.rdata.from_text(_IN, rdtype, extra.value, origin=dns_name(fqdn(domain.name)))
-    data = _fields(rdata) if extra.type in _STRUCTURED_TYPES else (rdata.to_text(),)
-    name = owner(domain.name, extra.name.lower())
-    return Record(name, extra.type, extra.ttl or domain.ttl, data, domain.name, _extra_slot(rdata))
+    """A record from ``extraRecords``; raise ``ValueError`` saying why its value cannot be published.
+
+    A TXT value is the text to publish (see ``_txt_text``); other values are the type's RFC 1035
+    presentation format, parsed by dnspython, relative names completed with the domain.
+    """
+    name = owner(domain.name, extra.relative_name)
+    _refuse_control_characters(extra.value)
+    data: tuple[str | int, ...]
+    if extra.type == "TXT":
+        text = _txt_text(extra.value)
+        if name == fqdn(domain.name) and is_spf_record(text):
+            raise ValueError(
+                "a second SPF record at the apex is a permerror (RFC 7208 §3.2); "
+                "add its terms to spf.extra instead"
+            )
+        data = split_strings(text)
+    else:
+        data = _value_fields(extra.type, extra.value, domain.name)
+    slot = _extra_slot(extra.type, _presentation(extra.type, data))
+    return Record(name, extra.type, extra.ttl or domain.ttl, data, domain.name, slot)
 
 
-def _extra_slot(rdata: dns.rdata.Rdata) -> str:
+def _txt_text(value: str) -> str:
+    """The text a TXT value of ``extraRecords`` publishes: the value itself; or, when it starts
+    with a double quote, the character-strings it writes in presentation format (as copied from a
+    zone file: ``"v=DKIM1; k=rsa; " "p=MIIB…"``), joined. Either way mailflow splits the text into
+    255-byte character-strings, and no quote of the presentation format ends up inside it.
+    Printable ASCII only: receivers of verification tokens, SPF, DKIM and DMARC expect no other."""
+    text = _quoted_text(value) if value.startswith('"') else value
+    wrong = next((c for c in text if not (c.isascii() and c.isprintable())), None)
+    if wrong is not None:
+        raise ValueError(
+            f"{quote(value)} holds {quote(wrong)}, which is not printable ASCII: TXT text here is "
+            "ASCII (write it as the service asking for the record shows it)"
+        )
+    return text
+
+
+_COMMENT = (
+    "holds ';' outside quotes, which starts a comment in presentation format: what follows it "
+    "would be dropped; quote the text that holds it"
+)
+
+
+def _quoted_text(value: str) -> str:
+    tokens = dns.tokenizer.Tokenizer(value)
+    strings: list[bytes] = []
+    try:
+        while not (token := tokens.get(want_comment=True)).is_eol_or_eof():
+            if token.is_comment():
+                raise ValueError(f"{quote(value)} {_COMMENT}")
+            strings.append(token.unescape_to_bytes().value)
+    except dns.exception.DNSException as error:
+        raise ValueError(
+            f"{quote(value)} is not TXT character-strings in presentation format ({error})"
+        ) from None
+    return b"".join(strings).decode("utf-8", "replace")
+
+
+def _refuse_control_characters(value: str) -> None:
+    """A line break would end the value for dnspython's parser, which would drop the rest unseen."""
+    wrong = next((c for c in value if not c.isprintable()), None)
+    if wrong is not None:
+        raise ValueError(
+            f"{quote(value)} holds {quote(wrong)}, a control or invisible character; a value is one line"
+        )
+
+
+def _value_fields(rtype: str, value: str, zone: str) -> tuple[str | int, ...]:
+    """The fields of a value of another type than TXT (see ``Record.data``)."""
+    try:
+        rdata = dns.rdata.from_text(
+            _IN,
+            dns.rdatatype.from_text(rtype),
+            value,
+            origin=dns_name(fqdn(zone)),
+            relativize=False,
+            idna_codec=IDNA_2008,
+        )
+    except (dns.exception.DNSException, ValueError) as error:
+        raise ValueError(f"{quote(value)} is not a valid {rtype} value ({_reason(error)})") from None
+    if rdata.rdcomment is not None:
+        raise ValueError(f"{quote(value)} {_COMMENT}")
+    try:
+        return _fields(rdata)
+    except ValueError as error:
+        raise ValueError(f"{quote(value)}: the name it points to {error}") from None
+
+
+def _reason(error: Exception) -> str:
+    """dnspython's reason, with the limits of names spelled out (it wraps them in SyntaxError)."""
+    cause = error.__cause__ or error
+    if isinstance(cause, dns.name.LabelTooLong):
+        return f"a label of a name is over {MAX_LABEL_OCTETS} octets (RFC 1035 §2.3.4)"
+    if isinstance(cause, dns.name.NameTooLong):
+        return f"a name is over {MAX_NAME_OCTETS} octets once completed with the domain (RFC 1035 §2.3.4)"
+    return str(error)
+
+
+def _extra_slot(rtype: str, value: str) -> str:
     """The value itself when short enough for a resource name, else a digest of it."""
-    text = rdata.to_text()
-    if rdata.rdtype == dns.rdatatype.CNAME:
+    if rtype == "CNAME":
         return ""
-    if len(text) <= 64 and " " not in text and '"' not in text:
-        return text
-    return "v" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    if len(value) <= 64 and " " not in value and '"' not in value:
+        return value
+    return "v" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 def _fields(rdata: Any) -> tuple[str | int, ...]:
-    """The fields of an MX, TXT, CNAME or SRV rdata parsed from text."""
+    """The fields of a parsed MX, CNAME or SRV rdata, names checked and in lower case; the
+    presentation text of other types."""
     if isinstance(rdata, dns.rdtypes.ANY.MX.MX):
-        return (rdata.preference, rdata.exchange.to_text())
-    if isinstance(rdata, dns.rdtypes.ANY.TXT.TXT):
-        return tuple(s.decode("utf-8", "replace") for s in rdata.strings)
+        return (rdata.preference, _target(rdata.exchange))
     if isinstance(rdata, dns.rdtypes.ANY.CNAME.CNAME):
-        return (rdata.target.to_text(),)
-    return (rdata.priority, rdata.weight, rdata.port, rdata.target.to_text())
+        return (_target(rdata.target),)
+    if isinstance(rdata, dns.rdtypes.IN.SRV.SRV):
+        return (rdata.priority, rdata.weight, rdata.port, _target(rdata.target))
+    text: str = rdata.to_text()
+    return (text,)
+
+
+def _target(name: dns.name.Name) -> str:
+    """A name a record points to: letters, digits, hyphens and underscores, as providers take it;
+    the root stands for "no service" (RFC 7505 null MX, RFC 2782 SRV)."""
+    return "." if name == dns.name.root else fqdn(normalize_name(name.to_text(), hostname=False))
 
 
 def sort_records(zone: str, records: Iterable[Record]) -> tuple[Record, ...]:

@@ -1,9 +1,14 @@
-"""Where SPF lookup counting gets TXT records: a checked-in snapshot (offline) or live DNS."""
+"""Where SPF lookup counting and `mailflow check` get records: a checked-in snapshot (offline) or
+live DNS, within a time budget."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
@@ -11,16 +16,36 @@ from typing import TYPE_CHECKING, Any, Protocol
 import dns.exception
 
 if TYPE_CHECKING:
-    import dns.resolver
+    import dns.rdata
 
 
 class UnknownName(LookupError):
     """The resolver cannot tell what ``name`` publishes (not in the snapshot, or DNS failed)."""
 
 
+class DnsFailure(UnknownName):
+    """Live DNS gave no usable answer: ``reason`` says why (an rcode such as SERVFAIL, a timeout,
+    a malformed answer)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} ({reason})")
+        self.reason = reason
+
+
+class BudgetExhausted(DnsFailure):
+    """The time budget of the lookups in progress ran out before ``name`` was answered."""
+
+    def __init__(self, name: str, reason: str = "time budget exhausted") -> None:
+        super().__init__(name, reason)
+
+
 class Resolver(Protocol):
     def txt(self, name: str) -> Sequence[str]:
         """The TXT records at ``name``, each record's character-strings joined; [] when none."""
+        ...
+
+    def within(self, seconds: float) -> AbstractContextManager[None]:
+        """Lookups inside the block raise ``BudgetExhausted`` once ``seconds`` have passed."""
         ...
 
 
@@ -41,6 +66,9 @@ class SnapshotResolver:
             raise UnknownName(name)
         return list(rrsets.get("TXT", ()))
 
+    def within(self, seconds: float) -> AbstractContextManager[None]:
+        return nullcontext()  # answers from memory take no time worth a budget
+
 
 @cache
 def bundled_snapshot() -> SnapshotResolver:
@@ -49,30 +77,114 @@ def bundled_snapshot() -> SnapshotResolver:
     return SnapshotResolver.from_json(json.loads(text))
 
 
-class LiveResolver:
-    """Asks DNS through dnspython: the system resolver, or the given nameservers."""
+@dataclass(frozen=True)
+class Nameserver:
+    """A server to ask instead of the system resolver: its addresses (a host name's, resolved
+    once) and port."""
 
-    def __init__(self, nameservers: Sequence[str] = (), port: int = 53, timeout: float = 5.0) -> None:
+    addresses: tuple[str, ...]
+    port: int = 53
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """What live DNS answered for one name and type: no rdata for NXDOMAIN or no data."""
+
+    rdatas: tuple[dns.rdata.Rdata, ...]
+    ttl: int
+    authoritative: bool
+
+
+class LiveResolver:
+    """Asks DNS through dnspython: the system resolver, or the given nameserver. Each query waits
+    at most ``timeout`` seconds, and none outlasts the budget of a ``within`` block."""
+
+    def __init__(self, nameserver: Nameserver | None = None, timeout: float = 5.0) -> None:
         # Imported here: dns.resolver costs more start-up time than planning a small stack.
         import dns.resolver
 
-        self._resolver = dns.resolver.Resolver(configure=not nameservers)
-        if nameservers:
-            self._resolver.nameservers = list(nameservers)
-            self._resolver.port = port
-        self._resolver.lifetime = timeout
+        self._timeout = timeout
+        self._deadline = math.inf
+        self._unusable: str | None = None
+        try:
+            self._resolver = dns.resolver.Resolver(configure=nameserver is None)
+        except dns.resolver.NoResolverConfiguration as error:
+            # Every query then fails with this reason, so `check` still reports each record set.
+            self._resolver = dns.resolver.Resolver(configure=False)
+            self._unusable = f"no system resolver: {error}"
+        if nameserver is not None:
+            self._resolver.nameservers = list(nameserver.addresses)
+            self._resolver.port = nameserver.port
 
-    @property
-    def resolver(self) -> dns.resolver.Resolver:
-        return self._resolver
+    @contextmanager
+    def within(self, seconds: float) -> Iterator[None]:
+        outer = self._deadline
+        self._deadline = min(outer, time.monotonic() + seconds)
+        try:
+            yield
+        finally:
+            self._deadline = outer
 
-    def txt(self, name: str) -> Sequence[str]:
+    def query(self, name: str, rtype: str) -> RecordSet:
+        """The records of type ``rtype`` at ``name``; raise ``DnsFailure`` when DNS gives no
+        usable answer, ``BudgetExhausted`` once the budget is spent (then nothing is asked)."""
+        import dns.flags
+        import dns.name
         import dns.resolver
 
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted(name, "not queried: time budget exhausted")
+        if self._unusable is not None:
+            raise DnsFailure(name, self._unusable)
         try:
-            answer = self._resolver.resolve(name, "TXT")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
+            answer = self._resolver.resolve(
+                dns.name.from_text(name),
+                rtype,
+                raise_on_no_answer=False,
+                lifetime=min(self._timeout, remaining),
+            )
+        except dns.resolver.NXDOMAIN:
+            return RecordSet((), 0, authoritative=False)
+        except dns.exception.Timeout as error:
+            if time.monotonic() >= self._deadline:
+                raise BudgetExhausted(name) from error
+            raise DnsFailure(name, f"no answer within {self._timeout:g} s") from error
         except dns.exception.DNSException as error:
-            raise UnknownName(f"{name} ({error.__class__.__name__})") from error
-        return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer]
+            raise DnsFailure(name, _failure_reason(error)) from error
+        authoritative = bool(answer.response.flags & dns.flags.AA)
+        if answer.rrset is None:
+            return RecordSet((), 0, authoritative)
+        return RecordSet(tuple(answer.rrset), answer.rrset.ttl, authoritative)
+
+    def txt(self, name: str) -> Sequence[str]:
+        import dns.rdtypes.txtbase
+
+        rdatas = self.query(name, "TXT").rdatas
+        return [
+            b"".join(rdata.strings).decode("utf-8", "replace")
+            for rdata in rdatas
+            if isinstance(rdata, dns.rdtypes.txtbase.TXTBase)
+        ]
+
+
+def _failure_reason(error: dns.exception.DNSException) -> str:
+    """What the servers answered (SERVFAIL, REFUSED…), or what was wrong with their answers."""
+    import dns.message
+    import dns.resolver
+
+    if not isinstance(error, dns.resolver.NoNameservers):
+        return type(error).__name__
+    # dnspython lists (server, tcp, port, rcode text or exception, response) per attempt; a
+    # truncated UDP answer is only the signal to ask again over TCP.
+    causes = [
+        cause if isinstance(cause, str) else _exception_reason(cause)
+        for _, _, _, cause, _ in error.kwargs.get("errors", [])
+        if not isinstance(cause, dns.message.Truncated)
+    ]
+    return ", ".join(dict.fromkeys(causes)) or "no nameserver to ask"
+
+
+def _exception_reason(error: object) -> str:
+    name = type(error).__name__
+    return f"malformed answer ({name})" if isinstance(error, dns.exception.DNSException) else name

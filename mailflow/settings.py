@@ -3,6 +3,8 @@ the resource tree, production protection, strict mode, and the per-domain keys o
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -14,6 +16,7 @@ from pydantic import AfterValidator, Field, ValidationError
 from mailflow.config import Domain
 from mailflow.errors import Problem
 from mailflow.fields import HostName, Model
+from mailflow.stackfile import Secret
 from mailflow.validation import NAMESPACE, format_loc, problem_message
 
 
@@ -104,7 +107,9 @@ class StackSettings(Model):
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
 _SETTINGS = frozenset({"production", "target", "resourceTree", "strict", "maxDeleteShare"})
-_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", "tsigSecret"}
+TSIG_SECRET = "tsigSecret"
+"""The rfc2136 target's TSIG secret (base64), a Pulumi secret: ``mailflow:tsigSecret``."""
+_KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", TSIG_SECRET}
 
 
 def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, list[Problem]]:
@@ -114,7 +119,24 @@ def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, lis
         for key in values
         if key not in _KNOWN_TOP_LEVEL
     ]
-    settings = {k: v for k, v in values.items() if k in _SETTINGS and v is not None}
+    problems.extend(
+        Problem(f"{NAMESPACE}:{key}", "is empty (null); remove the key to use the default, or give a value")
+        for key in sorted(_SETTINGS & values.keys())
+        if values[key] in ("", None)
+    )
+    problems.extend(
+        Problem(
+            f"{NAMESPACE}:{key}",
+            f"is stored as a secret, but only {NAMESPACE}:{TSIG_SECRET} is one; set it as plain config",
+        )
+        for key, value in values.items()
+        if isinstance(value, Secret) and key != TSIG_SECRET
+    )
+    settings = {
+        k: v
+        for k, v in values.items()
+        if k in _SETTINGS and v not in ("", None) and not isinstance(v, Secret)
+    }
     try:
         return StackSettings.model_validate(settings), problems
     except ValidationError as error:
@@ -126,10 +148,39 @@ def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, lis
         return None, problems
 
 
+def secret_problems(settings: StackSettings, values: Mapping[str, Any]) -> list[Problem]:
+    """The rfc2136 target's TSIG secret: present, stored as a Pulumi secret, and base64 where it
+    can be read (a stack file holds it encrypted; the program gets it decrypted)."""
+    path = f"{NAMESPACE}:{TSIG_SECRET}"
+    secret = values.get(TSIG_SECRET)
+    kind = settings.target.kind
+    if kind != "rfc2136":
+        return [] if secret is None else [Problem(path, f"is only used by the rfc2136 target, not {kind}")]
+    hint = f"set it with `pulumi config set --secret {path} <base64 secret>`"
+    if secret in (None, ""):
+        return [Problem(path, f"is required by the rfc2136 target; {hint}")]
+    if not isinstance(secret, Secret):
+        return [Problem(path, f"must be a Pulumi secret, not plain text in the stack file; {hint}")]
+    if secret.text is not None:
+        try:
+            base64.b64decode(secret.text, validate=True)
+        except binascii.Error:
+            return [Problem(path, "is not valid base64 (the form tsig-keygen and dnssec-keygen print)")]
+    return []
+
+
 def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[Problem]:
     """Per-domain keys that only one target kind uses."""
     kind = target.target.kind
     problems = []
+    if domain.import_ids and kind in ("zonefile", "rfc2136"):
+        problems.append(
+            Problem(
+                f"{path}.importIds",
+                f"is for the cloudflare and azure targets; {kind} takes over existing records "
+                "with adopt: true",
+            )
+        )
     if domain.zone_id is not None and kind != "cloudflare":
         problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
     update_zone = target.target.zone if isinstance(target.target, Rfc2136Target) else None

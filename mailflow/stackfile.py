@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +14,111 @@ import yaml_rs
 from mailflow.errors import ConfigError, Problem
 from mailflow.validation import NAMESPACE
 
+OBJECT_KEYS = frozenset({"domains", "target"})
+"""Settings whose values are objects or lists: Pulumi hands them to a program as JSON text."""
+_DECLARATION_KEYS = frozenset({"type", "default", "value", "description", "secret", "items"})
 
-def namespace_values(stack_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``mailflow:*`` entries of a stack file's ``config:`` block, keyed without the prefix."""
-    values: dict[str, Any] = {}
-    for key, value in stack_config.items():
-        namespace, sep, name = str(key).partition(":")
-        if sep and namespace == NAMESPACE:
-            values[name] = value
+
+@dataclass(frozen=True)
+class Secret:
+    """A value stored as a Pulumi secret; ``text`` is None where it is still encrypted (read from a
+    stack file rather than handed over by Pulumi)."""
+
+    text: str | None = None
+
+
+def pulumi_value(value: Any, key: str) -> Any:
+    """A stack or project file's value as Pulumi hands it to the program: scalars as text (an empty
+    string for null), ``secure:`` values as secrets, objects and lists as JSON (kept as structures
+    for ``domains`` and ``target``, which ``decoded`` would parse back from JSON anyway)."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return Secret()
+    if isinstance(value, dict | list):
+        return (
+            value
+            if key in OBJECT_KEYS
+            else json.dumps(_text_keys(value), sort_keys=True, separators=(",", ":"))
+        )
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _text_keys(value: Any) -> Any:
+    """Mapping keys as text at every level, as in Pulumi's config (YAML may read a key as a number)."""
+    if isinstance(value, dict):
+        return {str(key): _text_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(item) for item in value]
+    return value
+
+
+def decoded(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The namespace as plain values, the same for a stack file and for the values Pulumi hands a
+    program: ``domains`` and ``target`` given as JSON text are parsed (text that is not JSON stays
+    a string, which validation reports with its path)."""
+    values = dict(raw)
+    for key in OBJECT_KEYS & values.keys():
+        value = values[key]
+        if isinstance(value, str) and value:
+            with contextlib.suppress(json.JSONDecodeError):
+                values[key] = json.loads(value)
     return values
+
+
+def namespace_values(config: Mapping[str, Any], project_name: str | None = None) -> dict[str, Any]:
+    """The ``mailflow:*`` entries of a ``config:`` block, keyed without the prefix, in the form
+    Pulumi hands them over. Keys without a namespace belong to the project (Pulumi's rule), so
+    they are mailflow's when the project is named ``mailflow``."""
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, sep, name = str(key).partition(":")
+        if not sep:
+            namespace, name = project_name or "", str(key)
+        if namespace == NAMESPACE:
+            values[name] = pulumi_value(value, name)
+    return values
+
+
+def project_settings(project: Path) -> tuple[str | None, dict[str, Any]]:
+    """The project's name (the namespace of keys written without one) and the ``mailflow``
+    settings of ``Pulumi.yaml``'s ``config:`` block: plain values, and the ``value:`` or
+    ``default:`` of type declarations. Stack files override them, as in Pulumi."""
+    path = project / "Pulumi.yaml"
+    if not path.is_file():
+        return None, {}
+    document = read_yaml(path, str(path))
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigError([Problem(str(path), "is not a Pulumi project file (config: is not a mapping)")])
+    config: dict[str, Any] = {}
+    for key, spec in (document.get("config") or {}).items():
+        if not isinstance(spec, dict):
+            config[key] = spec
+            continue
+        unknown = sorted(str(k) for k in spec if k not in _DECLARATION_KEYS)
+        if unknown:
+            raise ConfigError(
+                [
+                    Problem(
+                        f"{path}: config {key}",
+                        f"declares a setting, so it may not hold {', '.join(unknown)}; "
+                        "put an object value under value:",
+                    )
+                ]
+            )
+        if "value" in spec or "default" in spec:
+            config[key] = spec.get("value", spec.get("default"))
+    name = document.get("name") if isinstance(document.get("name"), str) else None
+    return name, namespace_values(config, name)
 
 
 def read_yaml(path: Path, label: str) -> Any:
     try:
         # yaml-rs reads YAML 1.2, as Pulumi's own Go loader does, and large stack files about
-        # twenty times faster than PyYAML.
-        return yaml_rs.loads(path.read_text("utf-8-sig"))
+        # twenty times faster than PyYAML. Dates stay text, as Pulumi hands them to the program.
+        return yaml_rs.loads(path.read_text("utf-8-sig"), parse_datetime=False)
     except OSError as error:
         raise ConfigError([Problem(label, f"cannot be read ({error.strerror})")]) from None
     except UnicodeDecodeError as error:
@@ -52,13 +144,16 @@ def project_directory(stack_file: Path) -> Path:
 
 
 def read_stack_file(path: Path, tenant: bool = True) -> dict[str, Any]:
-    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml`` with the files it names read
-    (the tenant file too, unless ``tenant`` is false); raise ``ConfigError`` if unreadable."""
+    """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml`` as Pulumi resolves it (over the
+    project's ``Pulumi.yaml`` config) with the files it names read (the tenant file too, unless
+    ``tenant`` is false); raise ``ConfigError`` if unreadable."""
     document = read_yaml(path, str(path))
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])
-    values = namespace_values(document.get("config") or {})
-    return with_files(values, project_directory(path), tenant)
+    project = project_directory(path)
+    name, project_config = project_settings(project)
+    stack_config = namespace_values(document.get("config") or {}, name)
+    return with_files(decoded({**project_config, **stack_config}), project, tenant)
 
 
 def with_files(values: dict[str, Any], project: Path, tenant: bool = True) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mailflow.errors import Problem
+from mailflow.errors import Problem, quote
 
 NAMESPACE = "mailflow"
 UNION_TAGS = frozenset({"switch", "setting"})
@@ -25,26 +25,24 @@ def format_loc(prefix: str, loc: Sequence[str | int]) -> str:
 
 def problem_message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
-    value = error.get("input")
+    given = error.get("input")
+    # Text in quotes; numbers, lists and such as their repr, unquoted; both cut short.
+    value = quote(given) if isinstance(given, str) else quote(repr(given))[1:-1]
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
         return "is not a known setting (check its spelling and camelCase)"
     if kind == "value_error":
-        message = str(error["msg"]).removeprefix("Value error, ")
-        return message if message.startswith("'") else f"{message}"
-    if kind == "literal_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind in ("literal_error", "enum"):
         expected = str(error["ctx"]["expected"]).replace("'", "")
-        return f"'{value}' is not one of: {expected}"
-    if kind == "enum":
-        expected = str(error["ctx"]["expected"]).replace("'", "")
-        return f"'{value}' is not one of: {expected}"
+        return f"{value} is not one of: {expected}"
     if kind == "too_short":
         minimum = error["ctx"]["min_length"]
         return f"must list at least {minimum} {'entry' if minimum == 1 else 'entries'}"
     if kind == "string_pattern_mismatch":
-        return f"'{value}' does not match the expected form {error['ctx']['pattern']}"
-    return f"{error['msg']} (got {value!r})"
+        return f"{value} does not match the expected form {error['ctx']['pattern']}"
+    return f"{error['msg']} (got {value})"
 
 
 def problems_from(error: ValidationError, prefix: str) -> list[Problem]:

@@ -110,7 +110,10 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project="mailflow", stack="test", preview=False, monitor=monitor)
     # A read tenant file is not config: the program reads it again from ``tenantFile``.
     config = {
-        f"mailflow:{key}": value if isinstance(value, str) else json.dumps(value)
+        # As Pulumi hands config over: objects as compact JSON with sorted keys.
+        f"mailflow:{key}": value
+        if isinstance(value, str)
+        else json.dumps(value, sort_keys=True, separators=(",", ":"))
         for key, value in values.items()
         if key != "tenant"
     }

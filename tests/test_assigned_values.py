@@ -24,7 +24,7 @@ def rows(plan: StackPlan) -> list[tuple[str, str, str]]:
 
 
 def warnings(plan: StackPlan) -> list[str]:
-    return [str(w) for w in plan.warnings]
+    return [str(w) for domain in plan.domains for w in domain.warnings]
 
 
 def test_tenant_values_are_published_exactly_with_no_derived_value_warning() -> None:
@@ -67,11 +67,11 @@ def fabrikam(**exchange_online: Any) -> dict[str, Any]:
 
 def test_without_a_tenant_file_each_derived_value_is_a_warning_naming_its_path() -> None:
     plan = plan_domains(fabrikam())
-    assert [w.path for w in plan.warnings] == [
+    assert [w.path for w in plan.domains[0].warnings] == [
         "mailflow:domains[0].exchangeOnline.mxHost",
         "mailflow:domains[0].exchangeOnline.dkim.initialDomain",
     ]
-    mx, dkim = (w.message for w in plan.warnings)
+    mx, dkim = (w.message for w in plan.domains[0].warnings)
     assert "derived as 'fabrikam-com.mail.protection.outlook.com' from the domain name" in mx
     assert "mx.microsoft" in mx
     assert "old format (selector1-fabrikam-com._domainkey.fabrikam.onmicrosoft.com)" in dkim
@@ -126,7 +126,7 @@ def test_dkim_targets_of_no_microsoft_form_are_a_warning() -> None:
             "selector2": "dkim.example.net",
         },
     )
-    assert [w.path for w in plan_domains(domain).warnings] == [
+    assert [w.path for w in plan_domains(domain).domains[0].warnings] == [
         "mailflow:domains[0].exchangeOnline.dkim.selector1",
         "mailflow:domains[0].exchangeOnline.dkim.selector2",
     ]
@@ -152,11 +152,11 @@ def test_config_that_differs_from_the_tenant_warns_and_the_tenant_wins() -> None
     )
     plan = plan_stack(with_tenant([domain], {"new-domain.example": NEW_DOMAIN_TENANT}))
     assert plan.domains[0].exo_mx_host == NEW_MX
-    assert [w.path for w in plan.warnings] == [
+    assert [w.path for w in plan.domains[0].warnings] == [
         "mailflow:domains[0].exchangeOnline.mxHost",
         "mailflow:domains[0].exchangeOnline.dkim",
     ]
-    assert "the tenant's is published: remove mxHost" in plan.warnings[0].message
+    assert "the tenant's is published: remove mxHost" in plan.domains[0].warnings[0].message
 
 
 def test_the_tenants_priority_is_published_and_a_configured_one_warns() -> None:
@@ -201,7 +201,7 @@ def test_an_unverified_domain_and_one_without_email_warn() -> None:
         "graph": graph(NEW_MX, verified=False, unavailable=["The domain has not been verified."]),
     }
     plan = plan_stack(with_tenant([new_domain()], {"new-domain.example": unverified}))
-    assert [w.message.split(":")[0] for w in plan.warnings] == [
+    assert [w.message.split(":")[0] for w in plan.domains[0].warnings] == [
         "new-domain.example is not verified in the tenant"
     ]
     no_email = {**NEW_DOMAIN_TENANT, "graph": graph(NEW_MX, supportedServices=["Intune"])}
@@ -245,8 +245,8 @@ def autodiscover(plan: StackPlan) -> list[str]:
 def test_hybrid_publishes_no_cloud_autodiscover_by_default() -> None:
     plan = plan_domains(seed())
     assert autodiscover(plan) == []
-    assert [w.path for w in plan.warnings] == ["mailflow:domains[0].exchangeOnline.autodiscover"]
-    assert "on-premises Exchange servers" in plan.warnings[0].message
+    assert [w.path for w in plan.domains[0].warnings] == ["mailflow:domains[0].exchangeOnline.autodiscover"]
+    assert "on-premises Exchange servers" in plan.domains[0].warnings[0].message
 
 
 def test_hybrid_autodiscover_to_the_on_premises_servers() -> None:
@@ -379,7 +379,7 @@ def test_internationalised_names_are_not_derived() -> None:
     domain = fabrikam()
     domain["name"] = "bücher.de"
     assert config_problems({"domains": [domain]})[0].startswith(
-        "mailflow:domains[0].exchangeOnline.mxHost: cannot be derived for 'bücher.de': Microsoft assigns "
+        "mailflow:domains[0].exchangeOnline.mxHost: cannot be derived for 'xn--bcher-kva.de': Microsoft assigns "
         "the MX host of a domain spelled with non-ASCII letters"
     )
 

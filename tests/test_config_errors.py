@@ -53,6 +53,21 @@ CASES: list[tuple[str, Edit, str]] = [
         "mailflow:domains[0].onPremises.ips[0]: '10.0.0.1/24' has host bits set",
     ),
     (
+        "on-prem network of every address",
+        _set("onPremises.ips", ["0.0.0.0/0"]),
+        "mailflow:domains[0].onPremises.ips[0]: '0.0.0.0/0' is every IPv4 address: it would trust any sender",
+    ),
+    (
+        "connector ips of every address",
+        _set("thirdParty.connectorIps", ["::/0"]),
+        "mailflow:domains[0].thirdParty.connectorIps[0]: '::/0' is every IPv6 address",
+    ),
+    (
+        "enhanced filtering skipping every address",
+        _set("thirdParty.enhancedFilteringSkipIps", ["0.0.0.0/0"]),
+        "mailflow:domains[0].thirdParty.enhancedFilteringSkipIps[0]: '0.0.0.0/0' is every IPv4 address",
+    ),
+    (
         "empty on-prem ips",
         _set("onPremises.ips", []),
         "mailflow:domains[0].onPremises.ips: must list at least 1 entry",

@@ -83,17 +83,16 @@ CENTRALIZED = (
 
 
 def script(values: dict[str, Any], strict: bool = False) -> str:
-    return render_script(plan_connectors(plan_stack(values), strict=strict))
+    return render_script(plan_stack(values, strict=strict, complete=strict).connectors)
 
 
 def connector_warnings(values: dict[str, Any]) -> list[str]:
-    return [str(warning) for warning in plan_connectors(plan_stack(values)).warnings]
+    return [str(warning) for warning in plan_stack(values).connectors.warnings]
 
 
 def connector_problems(values: dict[str, Any], strict: bool = False) -> list[str]:
-    plan = plan_stack(values)
     with pytest.raises(ConfigError) as caught:
-        plan_connectors(plan, strict=strict)
+        plan_stack(values, strict=strict, complete=strict)
     return [str(problem) for problem in caught.value.problems]
 
 
@@ -256,7 +255,7 @@ def test_every_new_is_guarded_by_its_get_and_set_takes_the_same_values() -> None
 
 
 def test_one_script_holds_each_domains_connectors_in_config_order() -> None:
-    plan = plan_connectors(plan_stack(all_topologies()))
+    plan = plan_stack(all_topologies()).connectors
     assert [(c.domain, c.name) for c in plan.connectors] == [
         ("tailspintoys.com", "mailflow tailspintoys.com from Mimecast (Europe)"),
         ("wingtiptoys.com", "mailflow wingtiptoys.com from on-premises"),
@@ -274,7 +273,7 @@ def test_one_script_holds_each_domains_connectors_in_config_order() -> None:
 
 def test_a_domain_plan_alone_gives_its_own_connectors(seed_domain: dict[str, Any]) -> None:
     stack = plan_domains(with_hosts(seed_domain))
-    assert plan_connectors(stack.domains[0]) == plan_connectors(stack)
+    assert plan_connectors(stack.domains[:1]) == stack.connectors
 
 
 def test_centralized_transport_routes_all_mail_on_premises_and_turns_enhanced_filtering_off(
@@ -503,8 +502,8 @@ def test_every_problem_of_every_domain_is_reported_at_once() -> None:
     )
     problems = connector_problems({"domains": [first, other]}, strict=True)
     assert [problem.split(":", 2)[1] for problem in problems] == [
-        "domains[0].thirdParty.enhancedFilteringSkipIps[0]",
         "domains[0].onPremises.smartHost",
+        "domains[0].thirdParty.enhancedFilteringSkipIps[0]",
         "domains[1].thirdParty.connectorIps[0]",
         "domains[1].thirdParty.spf[0]",
     ]

@@ -85,7 +85,7 @@ def test_problems_in_the_file_name_the_file_and_the_domain(tmp_path: Path) -> No
         (
             {"mailflow:domainsFile": 7},
             None,
-            "mailflow:domainsFile: must be the path of a YAML or JSON file holding the domain list",
+            "mailflow:domainsFile ({project}/7): cannot be read (No such file or directory)",
         ),
         (
             {"mailflow:domainsFile": "domains.yaml"},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
 import pytest
 from conftest import config_problems, plan_domains
 
 from mailflow.resolvers import SnapshotResolver, UnknownName, bundled_snapshot
 from mailflow.spf import (
+    MAX_LOOKUPS,
     LookupCounter,
     SpfTermError,
     build_record,
@@ -37,6 +41,8 @@ def snapshot(**records: str | list[str]) -> SnapshotResolver:
         ("a:mail.example.com/24//64", "a:mail.example.com/24//64"),
         ("exists:%{i}.spf.abc.iphmx.com", "exists:%{i}.spf.abc.iphmx.com"),
         ("~include:_spf.example.com", "~include:_spf.example.com"),
+        ("exists:%{I}.%{L1r}._spf.example.com", "exists:%{I}.%{L1r}._spf.example.com"),
+        ("ip4:0.0.0.0/1", "ip4:0.0.0.0/1"),
     ],
 )
 def test_valid_terms_parse_to_their_normal_form(text: str, normal: str) -> None:
@@ -59,11 +65,41 @@ def test_valid_terms_parse_to_their_normal_form(text: str, normal: str) -> None:
         ("mx:example.com/33", "CIDR length over 32"),
         ("foo:bar", "not an SPF mechanism"),
         ("ip4:1.2.3.4 ip4:5.6.7.8", "not one SPF term"),
+        ("ip6:fe80::1%eth0", "zone index"),
+        ("all", "set by spf.all"),
+        ("include-x:example.com", "not an SPF mechanism"),
     ],
 )
 def test_invalid_terms_are_refused_with_a_reason(text: str, reason: str) -> None:
     with pytest.raises(SpfTermError, match=reason):
         parse_term(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ip4:0.0.0.0/0", "ip6:::/0", "a/0", "a//0", "a:mail.example.com/0", "mx//0", "mx:mail.example.com/0//0"],
+)
+def test_a_cidr_length_of_0_is_refused_like_plus_all(text: str) -> None:
+    with pytest.raises(SpfTermError, match="authorises every address, like \\+all"):
+        parse_term(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "character"),
+    [
+        ('include:spf"x.example.com', '"'),
+        ("include:spf(x).example.com", "("),
+        ("a:mail;x.example.com", ";"),
+        ("exists:%{i}.spf\\x.example.com", "\\"),
+        ("mx:mail.example.com)", ")"),
+        ("include:spf.exämple.com", "ä"),
+        ("include:spf.exa\tmple.com", "\t"),
+    ],
+)
+def test_a_domain_with_characters_outside_names_and_macros_is_refused(text: str, character: str) -> None:
+    with pytest.raises(SpfTermError, match="mailflow takes only letters, digits") as refused:
+        parse_term(text)
+    assert f"the domain holds {character!r}" in str(refused.value)
 
 
 def test_terms_are_deduplicated_and_ordered_cheapest_first() -> None:
@@ -166,7 +202,7 @@ def test_more_than_ten_lookups_is_refused_with_each_terms_cost(seed_domain) -> N
     seed_domain["spf"] = {"extra": ["a:mail1.contoso.com", "a:mail2.contoso.com", "mx:contoso.com"]}
     problems = config_problems({"domains": [seed_domain]})
     assert len(problems) == 1
-    assert problems[0].startswith("mailflow:domains[0].spf: the SPF record needs 11 DNS lookups")
+    assert problems[0].startswith("mailflow:domains[0].spf: the SPF record needs more than 10 DNS lookups")
     assert "include:_netblocks.mimecast.com (7)" in problems[0]
 
 
@@ -174,3 +210,76 @@ def test_ten_lookups_is_accepted(seed_domain) -> None:
     seed_domain["thirdParty"]["spf"] = ["include:_netblocks.mimecast.com"]
     seed_domain["spf"] = {"extra": ["a:mail1.contoso.com", "mx:contoso.com"]}
     assert plan_domains(seed_domain).domains[0].spf_lookups.total == 10
+
+
+class CountingResolver:
+    """The snapshot, counting the names it is asked for."""
+
+    def __init__(self, resolver: SnapshotResolver) -> None:
+        self.snapshot = resolver
+        self.asked: list[str] = []
+
+    def txt(self, name: str) -> Sequence[str]:
+        self.asked.append(name)
+        return self.snapshot.txt(name)
+
+    def within(self, seconds: float) -> AbstractContextManager[None]:
+        return self.snapshot.within(seconds)
+
+
+def chain(length: int) -> SnapshotResolver:
+    """n0.example.com includes n1.example.com, … up to n{length}."""
+    records = {f"n{i}_example_com": f"v=spf1 include:n{i + 1}.example.com -all" for i in range(length)}
+    return snapshot(**records, **{f"n{length}_example_com": "v=spf1 -all"})
+
+
+def test_counting_stops_past_the_limit_and_asks_no_more() -> None:
+    resolver = CountingResolver(chain(50))
+    count = LookupCounter(resolver).count([parse_term("include:n0.example.com")])
+    assert count.total == MAX_LOOKUPS + 1 and count.over_limit
+    assert len(resolver.asked) == MAX_LOOKUPS
+
+
+def test_a_count_is_the_same_whether_its_includes_were_counted_before() -> None:
+    texts = ["a", "mx", "a:mail.example.com", "mx:mail.example.com", "include:_netblocks.mimecast.com"]
+    terms = [parse_term(t) for t in texts]
+    counter = LookupCounter(bundled_snapshot())
+    assert counter.count([terms[-1]]).total == 7
+    assert counter.count(terms) == LookupCounter(bundled_snapshot()).count(terms)
+    assert counter.count(terms).total == MAX_LOOKUPS + 1
+
+
+def test_more_than_two_void_lookups_is_a_permerror_and_stops_the_count() -> None:
+    resolver = CountingResolver(snapshot(**{f"v{i}_example_com": [] for i in range(5)}))
+    terms = [parse_term(f"include:v{i}.example.com") for i in range(5)]
+    count = LookupCounter(resolver).count(terms)
+    assert count.problems[-1] == "more than 2 lookups found nothing (RFC 7208 §4.6.4: permerror)"
+    assert len(resolver.asked) == 3
+
+
+def test_a_published_record_is_counted_with_ptr_and_modifiers() -> None:
+    resolver = snapshot(
+        **{
+            "t_example_com": "v=spf1 ptr a/24 exp=explain.example.com redirect=u.example.com",
+            "u_example_com": "v=spf1 mx:mail.example.com/0 ip4:192.0.2.1/24 -all",
+        }
+    )
+    count = LookupCounter(resolver).count_record("v=spf1 include:t.example.com -all", "example.com")
+    assert count.total == 5
+    assert count.problems == ("t.example.com uses ptr, which RFC 7208 §5.5 says not to use",)
+
+
+def test_a_term_receivers_cannot_read_in_a_published_record_is_a_problem() -> None:
+    count = LookupCounter(snapshot()).count_record("v=spf1 foo:bar a include:x(y).com -all", "example.com")
+    assert count.total == 1
+    assert count.problems == (
+        "example.com: 'foo:bar' is not an SPF mechanism (expected ip4, ip6, a, mx, include or exists) "
+        "(permerror)",
+        "example.com: 'include:x(y).com': the domain holds '('; mailflow takes only letters, digits, "
+        "'-', '_', '.' and RFC 7208 §7.1 macros in a domain (permerror)",
+    )
+
+
+def test_an_include_the_resolver_cannot_give_is_named_not_counted_as_nothing() -> None:
+    count = LookupCounter(snapshot()).count_record("v=spf1 include:elsewhere.example -all", "example.com")
+    assert (count.total, count.unresolved) == (1, ("elsewhere.example",))

@@ -1,6 +1,6 @@
 """Property tests: for generated topologies the SPF record is valid to an independent evaluator
 (pyspf, offline against the bundled snapshot), within 10 lookups, and authorises exactly the
-configured senders."""
+configured senders; any text either parses to a term that reads back the same, or is refused."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailflow.resolvers import bundled_snapshot
-from mailflow.spf import MAX_STRING_BYTES
+from mailflow.spf import MAX_STRING_BYTES, SpfTermError, parse_term
 from mailflow.topology import third_party_sends_outbound
 
 OUTSIDER = "192.0.2.1"  # TEST-NET-1: never generated below, in no snapshot range
@@ -133,3 +133,25 @@ def test_spf_authorises_exactly_the_configured_senders(domain: dict[str, Any]) -
             assert evaluate(sender) == "pass", (sender, plan.spf)
         expected_outsider = "fail" if plan.config.spf.all == "fail" else "softfail"
         assert evaluate(OUTSIDER) == expected_outsider, plan.spf
+
+
+# Text near SPF terms: a qualifier, a mechanism or modifier name, then characters SPF terms hold
+# and some they must not.
+spf_like_text = st.builds(
+    lambda qualifier, name, rest: qualifier + name + rest,
+    st.sampled_from(["", "+", "-", "~", "?"]),
+    st.sampled_from(
+        ["ip4:", "ip6:", "a", "mx", "include:", "exists:", "ptr", "all", "redirect=", "A:", "MX:"]
+    ),
+    st.text(alphabet=st.sampled_from(list('0123456789abcdefABCDEF.:/%{}_-=()";\t ä')) | st.characters()),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text() | spf_like_text)
+def test_any_text_parses_to_a_term_that_reads_back_the_same_or_is_refused(text: str) -> None:
+    try:
+        term = parse_term(text)
+    except SpfTermError:
+        return
+    assert parse_term(term.text) == term

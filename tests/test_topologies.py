@@ -310,7 +310,7 @@ def test_dmarc_reports_outside_the_organization_need_authorization(seed_domain) 
     seed_domain["name"] = "mail.contoso.com"
     seed_domain["exchangeOnline"]["mxHost"] = "mail-contoso-com.mail.protection.outlook.com"
     seed_domain["dmarc"]["rua"] = ["mailto:d@contoso.com", "mailto:d@reports.example.net"]
-    warnings = [str(w) for w in plan_domains(seed_domain).warnings]
+    warnings = [str(w) for w in plan_domains(seed_domain).domains[0].warnings]
     assert warnings == [
         "mailflow:domains[0].dmarc.rua[1]: reports go outside mail.contoso.com: reports.example.net must "
         'publish TXT mail.contoso.com._report._dmarc.reports.example.net "v=DMARC1" (RFC 7489 §7.1)'

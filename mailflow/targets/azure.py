@@ -9,12 +9,12 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import dns
 
+from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
-from mailflow.records import Record
+from mailflow.records import Record, caa_fields
 from mailflow.settings import AzureTarget as AzureSettings
 from mailflow.settings import StackSettings
-from mailflow.targets import RecordGroup, per_record_set
 
 METADATA = {"managedBy": "mailflow"}
 
@@ -42,8 +42,7 @@ def record_set_values(rtype: str, records: tuple[Record, ...]) -> dict[str, Any]
         return {"a_records": [{"ipv4_address": r.value} for r in records]}
     if rtype == "AAAA":
         return {"aaaa_records": [{"ipv6_address": r.value} for r in records]}
-    caa = [r.value.split(" ", 2) for r in records]
-    return {"caa_records": [{"flags": int(f), "tag": t, "value": v.strip('"')} for f, t, v in caa]}
+    return {"caa_records": [caa_fields(r) for r in records]}
 
 
 def relative_to(zone: str, name: str) -> str:
@@ -55,9 +54,6 @@ def relative_to(zone: str, name: str) -> str:
 class AzureTarget:
     def __init__(self, settings: AzureSettings) -> None:
         self.settings = settings
-
-    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
-        return per_record_set(domain)
 
     def placement(self, domain: DomainPlan) -> str:
         return f"azure {self.settings.resource_group_name}/{domain.config.zone_name or domain.domain}"

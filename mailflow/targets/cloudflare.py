@@ -12,11 +12,11 @@ from typing import Any
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
-from mailflow.records import Record
+from mailflow.records import Record, caa_fields
 from mailflow.settings import CloudflareTarget as CloudflareSettings
 from mailflow.settings import StackSettings
-from mailflow.targets import RecordGroup, per_record
 
 COMMENT = "managed by mailflow"
 
@@ -46,8 +46,7 @@ def record_args(record: Record) -> dict[str, Any]:
             "target": str(target).rstrip("."),
         }
     elif record.type == "CAA":
-        flags, tag, value = record.value.split(" ", 2)
-        args["data"] = {"flags": int(flags), "tag": tag, "value": value.strip('"')}
+        args["data"] = caa_fields(record)
     else:
         args["content"] = record.value
     return args
@@ -57,9 +56,6 @@ class CloudflareTarget:
     def __init__(self, settings: CloudflareSettings) -> None:
         self.settings = settings
         self._zone_ids: dict[str, pulumi.Input[str]] = {}
-
-    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
-        return per_record(domain)
 
     def placement(self, domain: DomainPlan) -> str:
         return f"cloudflare zone {domain.config.zone_id or self.settings.zone_id or domain.domain}"

@@ -32,15 +32,15 @@ from mailflow.dnsupdate import (
     verify_key,
     write_record_set,
 )
+from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
+from mailflow.settings import TSIG_SECRET, StackSettings
 from mailflow.settings import Rfc2136Target as Rfc2136Settings
-from mailflow.settings import StackSettings
-from mailflow.targets import RecordGroup, per_record_set, stack_owner
+from mailflow.targets import stack_owner
 
-SECRET_KEY = "tsigSecret"
 PLACE_INPUTS = ("server", "port", "zone")
-KEY_INPUTS = ("keyName", "keyAlgorithm", SECRET_KEY)
+KEY_INPUTS = ("keyName", "keyAlgorithm", TSIG_SECRET)
 RECORD_INPUTS = ("name", "type")
 CONTENT_INPUTS = ("ttl", "values", "owner")
 
@@ -52,7 +52,7 @@ def _server(props: dict[str, Any]) -> UpdateServer:
         zone=props["zone"],
         key_name=props["keyName"],
         key_algorithm=props["keyAlgorithm"],
-        secret=props[SECRET_KEY],
+        secret=props[TSIG_SECRET],
         timeout=float(props["timeout"]),
     )
 
@@ -147,7 +147,7 @@ class DnsRecordSet(Resource):
     """A record set on an RFC 2136 server."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=[SECRET_KEY])
+        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=[TSIG_SECRET])
         props = {**props, "adopted": None}
         super().__init__(RecordSetProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
 
@@ -156,9 +156,6 @@ class Rfc2136Target:
     def __init__(self, settings: Rfc2136Settings, secret: pulumi.Input[str]) -> None:
         self.settings = settings
         self.secret = secret
-
-    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
-        return per_record_set(domain)
 
     def placement(self, domain: DomainPlan) -> str:
         # A move to another server or zone writes there and reads back before deleting here, so
@@ -175,7 +172,7 @@ class Rfc2136Target:
             "keyName": fqdn(settings.key_name),
             "keyAlgorithm": settings.key_algorithm,
             "timeout": settings.timeout,
-            SECRET_KEY: self.secret,
+            TSIG_SECRET: self.secret,
             "name": first.name,
             "type": first.type,
             "ttl": first.ttl,
@@ -190,5 +187,5 @@ class Rfc2136Target:
 
 def make_target(settings: StackSettings) -> Rfc2136Target:
     assert isinstance(settings.target, Rfc2136Settings)
-    secret = pulumi.Config("mailflow").require_secret(SECRET_KEY)
+    secret = pulumi.Config("mailflow").require_secret(TSIG_SECRET)
     return Rfc2136Target(settings.target, secret)

@@ -27,11 +27,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.settings import StackSettings
 from mailflow.settings import ZoneFileTarget as ZoneFileSettings
-from mailflow.targets import RecordGroup, stack_owner
+from mailflow.targets import stack_owner
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
 # SOA timers: refresh, retry, expire, negative-caching TTL (RFC 1912 §2.2 ranges).
@@ -248,9 +249,6 @@ class ZoneFileTarget:
     def __init__(self, settings: ZoneFileSettings) -> None:
         self.settings = settings
         self.directory = Path(settings.directory).resolve()
-
-    def groups(self, domain: DomainPlan) -> list[RecordGroup]:
-        return [RecordGroup(f"{domain.domain}/zone", domain.records)]
 
     def placement(self, domain: DomainPlan) -> str:
         return str(self.directory / f"{domain.domain}.zone")
