@@ -121,7 +121,7 @@ def _register_group(
     options = pulumi.ResourceOptions(
         parent=parent if isinstance(parent, pulumi.Resource) else None,
         protect=protect_routing and group.carries_mail_routing,
-        import_=plan.config.import_ids.get(group.name),
+        import_=plan.place.import_ids.get(group.name),
         aliases=_aliases(parents, tree, group.part),
         depends_on=[guard] if guard is not None else None,
     )

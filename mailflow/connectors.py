@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from mailflow.config import ON_PREMISES_TOPOLOGIES
@@ -85,6 +86,12 @@ class _SenderIp:
     path: str
     written: str
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A network parsed once per distinct text: a stack's domains share their senders' IPs."""
+    return ipaddress.ip_network(text)
 
 
 def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> ConnectorPlan:
@@ -185,7 +192,7 @@ def _partner_restriction(domain: DomainPlan, found: _Findings) -> tuple[Paramete
         if not third_party.connector_ips:
             found.errors.append(Problem(source, "must list at least one IPv4 address or network"))
         configured = [
-            _SenderIp(f"{source}[{index}]", ip, ipaddress.ip_network(ip))
+            _SenderIp(f"{source}[{index}]", ip, _network(ip))
             for index, ip in enumerate(third_party.connector_ips)
         ]
         ips = _sender_ips(
@@ -200,7 +207,7 @@ def _partner_restriction(domain: DomainPlan, found: _Findings) -> tuple[Paramete
     else:
         source = f"the ip4 terms of {path}.spf (thirdParty.connectorIps is unset)"
         from_spf = [
-            _SenderIp(f"{path}.spf[{index}]", term.text, ipaddress.ip_network(term.argument))
+            _SenderIp(f"{path}.spf[{index}]", term.text, _network(term.argument))
             for index, term in enumerate(third_party.spf)
             if term.mechanism in ("ip4", "ip6")
         ]
@@ -265,7 +272,7 @@ def _spf_disagreement(domain: DomainPlan, configured: list[_SenderIp]) -> list[P
     assert third_party is not None
     path = f"{domain.config_path}.thirdParty"
     published = [
-        _SenderIp(f"{path}.spf[{index}]", term.text, ipaddress.ip_network(term.argument))
+        _SenderIp(f"{path}.spf[{index}]", term.text, _network(term.argument))
         for index, term in enumerate(third_party.spf)
         if term.mechanism == "ip4"
     ]
@@ -342,7 +349,7 @@ def _enhanced_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter
             Problem(skip_path, "must list at least one IP; leave it unset to skip the service's own hop")
         )
     for index, ip in enumerate(skip_ips):
-        network = ipaddress.ip_network(ip)
+        network = _network(ip)
         if isinstance(network, ipaddress.IPv4Network) and any(network.overlaps(p) for p in RFC1918_NETWORKS):
             found.errors.append(
                 Problem(
@@ -419,8 +426,7 @@ def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> Connector | No
         )
     else:
         candidates = [
-            _SenderIp(f"{path}.ips[{index}]", ip, ipaddress.ip_network(ip))
-            for index, ip in enumerate(on_premises.ips)
+            _SenderIp(f"{path}.ips[{index}]", ip, _network(ip)) for index, ip in enumerate(on_premises.ips)
         ]
         ips = _sender_ips(
             candidates,

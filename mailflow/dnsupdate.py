@@ -22,6 +22,8 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.update
 
+from mailflow.settings import MARKER_LABEL
+
 
 class UpdateFailed(Exception):
     """An update or query the server refused or did not answer; the message names server,
@@ -51,9 +53,6 @@ class RecordSetState:
     ttl: int
     values: tuple[str, ...]
     """Presentation-format values, sorted."""
-
-
-MARKER_LABEL = "_mailflow"
 
 
 def marker_name(name: str) -> str:

@@ -29,7 +29,17 @@ from mailflow.records import (
 )
 from mailflow.report_uris import report_host
 from mailflow.resolvers import Resolver, bundled_snapshot
-from mailflow.settings import StackSettings, check_target_keys, parse_settings, secret_problems
+from mailflow.settings import (
+    MARKER_LABEL,
+    AzureSettings,
+    CloudflareSettings,
+    Rfc2136Settings,
+    StackSettings,
+    ZoneFileSettings,
+    check_target_keys,
+    parse_settings,
+    secret_problems,
+)
 from mailflow.spf import (
     MAX_LOOKUPS,
     WARN_RECORD_BYTES,
@@ -44,6 +54,32 @@ from mailflow.validation import path_order
 
 SPF_MIN_TTL = 3600
 """Microsoft recommends at least one hour for the SPF TXT record."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a domain's records go, from the domain's and the target's settings."""
+
+    kind: str = "zonefile"
+    """The stack's ``mailflow:target.kind``, which decides how records are grouped."""
+    zone: str = ""
+    """The DNS zone holding the domain: the domain itself, or the azure ``zoneName`` or rfc2136
+    ``zone`` that contains it."""
+    zone_id: str | None = None
+    """cloudflare: the zone's ID, the domain's own or the target's (else looked up by name)."""
+    adopt: bool = False
+    import_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+def placement(domain: Domain, settings: StackSettings | None) -> Placement:
+    target = settings.target if settings is not None else ZoneFileSettings()
+    zone = domain.name
+    if isinstance(target, AzureSettings) and domain.zone_name:
+        zone = domain.zone_name
+    elif isinstance(target, Rfc2136Settings) and target.zone:
+        zone = target.zone
+    zone_id = domain.zone_id or (target.zone_id if isinstance(target, CloudflareSettings) else None)
+    return Placement(target.kind, zone, zone_id, domain.adopt, dict(domain.import_ids))
 
 
 @dataclass(frozen=True)
@@ -64,13 +100,14 @@ class DomainPlan:
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where each value Microsoft assigns came from (``exoMxHost``, ``dkim``, ``autodiscover``)."""
     tenant: TenantDomain | None = None
-    target_kind: str = "zonefile"
-    """The stack's ``mailflow:target.kind``, which decides how ``groups`` bundles the records."""
+    place: Placement = field(default_factory=Placement)
+    ttl: int = 3600
+    """The domain's TTL (its zone file's default)."""
 
     @cached_property
     def groups(self) -> tuple[RecordGroup, ...]:
         """The records in the units the stack's target manages, each with its logical name."""
-        return tuple(GROUPINGS[self.target_kind](self.domain, self.records))
+        return tuple(GROUPINGS[self.place.kind](self.domain, self.records))
 
 
 @dataclass(frozen=True)
@@ -216,14 +253,39 @@ def _repeated_extras(path: str, planned: list[Record], extras: Mapping[int, Reco
     return problems
 
 
-def _name_length_problems(domain: Domain, path: str, planned: list[Record]) -> list[Problem]:
+def _name_length_problems(
+    domain: Domain, path: str, planned: list[Record], target_kind: str
+) -> list[Problem]:
     """Every name mailflow plans fits DNS: a domain name near 255 octets leaves no room for
-    ``selector1._domainkey`` or ``_smtp._tls`` in front of it."""
+    ``selector1._domainkey`` or ``_smtp._tls`` in front of it, nor, on the rfc2136 target, for the
+    ownership marker in front of those."""
     longest = max(planned, key=lambda record: len(record.name))
     reason = too_long(longest.name)
+    if reason is None and target_kind == "rfc2136":
+        marker = too_long(f"{MARKER_LABEL}.{longest.name}")
+        reason = None if marker is None else f"its rfc2136 ownership marker {marker}"
     if reason is None:
         return []
     return [Problem(f"{path}.name", f"is too long for the {longest.type} record mailflow plans: {reason}")]
+
+
+_OWN_TXT_SLOTS = {"dmarc": "DMARC", "mta-sts": "MTA-STS", "tls-rpt": "TLS-RPT"}
+
+
+def _joined_txt(path: str, planned: list[Record], extras: Mapping[int, Record]) -> list[Problem]:
+    """A TXT extra at ``_dmarc``, ``_mta-sts`` or ``_smtp._tls`` joins the policy record mailflow
+    plans there: two DMARC records mean no policy at all (RFC 7489 §6.6.3), and the same holds
+    for MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3)."""
+    own = {r.name: _OWN_TXT_SLOTS[r.slot] for r in planned if r.type == "TXT" and r.slot in _OWN_TXT_SLOTS}
+    return [
+        Problem(
+            f"{path}.extraRecords[{index}]",
+            f"adds a TXT record at {record.name}, beside the {own[record.name]} record mailflow plans: "
+            "receivers then apply neither; set it in the domain's own settings instead",
+        )
+        for index, record in extras.items()
+        if record.type == "TXT" and record.name in own
+    ]
 
 
 def _dmarc_warnings(domain: Domain, path: str) -> list[Problem]:
@@ -262,10 +324,11 @@ def plan_domain(
     tenant: TenantDomain | None = None,
     tenant_label: str | None = None,
     strict: bool = False,
-    target_kind: str = "zonefile",
+    place: Placement | None = None,
 ) -> DomainPlan:
     """The records of one validated domain; raise ``ConfigError`` if they cannot be published, or
     in ``strict`` mode if a value Microsoft assigns had to be derived."""
+    place = place or placement(domain, None)
     assigned = assign(domain, path, tenant, tenant_label)
     routing = route(domain, assigned.exo_mx)
     spf_record = build_record(routing.spf_terms, domain.spf.all)
@@ -292,13 +355,14 @@ def plan_domain(
         *exchange_online_records(domain, assigned),
         *optional_records(domain, assigned.cnames),
     ]
-    problems.extend(_name_length_problems(domain, path, planned))
+    problems.extend(_name_length_problems(domain, path, planned, place.kind))
     extras, extra_problems = _extra_records(domain, path)
     problems.extend(extra_problems)
     ordered = sort_records(domain.name, [*planned, *extras.values()])
     if domain.extra_records:
         problems.extend(_case_variants(domain, path, planned))
         problems.extend(_repeated_extras(path, planned, extras))
+        problems.extend(_joined_txt(path, planned, extras))
         problems.extend(_rrset_problems(path, ordered))
     apex_mx = [str(r.data[1]).rstrip(".") for r in ordered if r.type == "MX" and r.name == fqdn(domain.name)]
     mx_problems, mx_warnings = mx_microsoft_problems(path, assigned.exo_mx, apex_mx, tenant)
@@ -322,7 +386,8 @@ def plan_domain(
         domain,
         assigned.sources,
         tenant,
-        target_kind,
+        place,
+        domain.ttl,
     )
 
 
@@ -363,7 +428,6 @@ def plan_stack(
     tenant: TenantFile | None = values.get("tenant")
     tenant_label = values.get("tenantFile") if tenant else None
     plans: list[DomainPlan] = []
-    kind = settings.target.kind if settings is not None else "zonefile"
     if settings is not None:
         problems.extend(secret_problems(settings, values))
     for path, domain in parsed:
@@ -371,7 +435,8 @@ def plan_stack(
             problems.extend(check_target_keys(domain, path, settings))
         tenant_domain = tenant.domains.get(domain.name) if tenant else None
         try:
-            plan = plan_domain(domain, path, counter, tenant_domain, tenant_label, strict, kind)
+            place = placement(domain, settings)
+            plan = plan_domain(domain, path, counter, tenant_domain, tenant_label, strict, place)
         except ConfigError as error:
             problems.extend(error.problems)
             continue
@@ -388,8 +453,8 @@ def plan_stack(
 
 def _import_id_problems(plan: DomainPlan) -> list[Problem]:
     """Every ``importIds`` key must name a resource the domain registers."""
-    import_ids = plan.config.import_ids
-    if not import_ids or plan.target_kind in ("zonefile", "rfc2136"):
+    import_ids = plan.place.import_ids
+    if not import_ids or plan.place.kind in ("zonefile", "rfc2136"):
         return []  # the target refuses importIds as a whole (check_target_keys)
     names = {group.name for group in plan.groups}
     known = ", ".join(sorted(names))

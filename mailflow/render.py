@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan
-from mailflow.records import Record, dns_name
+from mailflow.records import Record
 
 
 def plan_json(plan: StackPlan) -> str:
@@ -23,7 +23,8 @@ def zone_text(origin: str, records: Iterable[Record]) -> str:
     """``$ORIGIN`` and one ``owner TTL IN TYPE value`` line per record. Names and values are
     dnspython's presentation format (quoting, escaping, absolute names), so no text of the config
     reaches the file unescaped; values are rendered once per record and kept."""
-    lines = [f"$ORIGIN {dns_name(fqdn(origin)).to_text()}"]
+    # The origin is a domain name, validated as letters, digits and hyphens: nothing to escape.
+    lines = [f"$ORIGIN {fqdn(origin)}"]
     lines.extend(f"{r.relative_name()} {r.ttl} IN {r.type} {r.value}" for r in records)
     return "\n".join(lines) + "\n"
 

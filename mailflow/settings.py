@@ -20,7 +20,7 @@ from mailflow.stackfile import Secret
 from mailflow.validation import NAMESPACE, format_loc, problem_message
 
 
-class ZoneFileTarget(Model):
+class ZoneFileSettings(Model):
     """Writes one zone file per domain (no account needed)."""
 
     kind: Literal["zonefile"] = "zonefile"
@@ -32,14 +32,14 @@ class ZoneFileTarget(Model):
     """The SOA RNAME (``hostmaster.<domain>`` when unset)."""
 
 
-class CloudflareTarget(Model):
+class CloudflareSettings(Model):
     """``cloudflare.DnsRecord`` per record value; the token is the provider's ``cloudflare:apiToken``."""
 
     kind: Literal["cloudflare"]
     zone_id: Annotated[str, Field(min_length=1)] | None = None
 
 
-class AzureTarget(Model):
+class AzureSettings(Model):
     """``azure-native.dns.RecordSet`` per name and type in an existing Azure DNS zone."""
 
     kind: Literal["azure"]
@@ -61,7 +61,11 @@ def _key_name(value: str) -> str:
         raise ValueError(f"'{value}' is not a valid TSIG key name ({error})") from None
 
 
-class Rfc2136Target(Model):
+MARKER_LABEL = "_mailflow"
+"""The rfc2136 target marks each record set it owns with a TXT record at ``_mailflow.<name>``."""
+
+
+class Rfc2136Settings(Model):
     """Signed dynamic updates (RFC 2136 + TSIG) to an authoritative server: BIND, Knot, PowerDNS,
     Windows DNS. The TSIG secret is the Pulumi secret ``mailflow:tsigSecret`` (base64)."""
 
@@ -77,8 +81,8 @@ class Rfc2136Target(Model):
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
 
 
-Target = Annotated[
-    ZoneFileTarget | CloudflareTarget | AzureTarget | Rfc2136Target, Field(discriminator="kind")
+TargetSettings = Annotated[
+    ZoneFileSettings | CloudflareSettings | AzureSettings | Rfc2136Settings, Field(discriminator="kind")
 ]
 
 
@@ -95,7 +99,7 @@ class StackSettings(Model):
 
     production: bool = False
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
-    target: Target = ZoneFileTarget()
+    target: TargetSettings = ZoneFileSettings()
     resource_tree: ResourceTree = "parts"
     max_delete_share: Annotated[float, Field(ge=0, le=1)] = 0.3
     """The destructive-change guard refuses a run deleting or moving more than this share of the
@@ -183,7 +187,7 @@ def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[
         )
     if domain.zone_id is not None and kind != "cloudflare":
         problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
-    update_zone = target.target.zone if isinstance(target.target, Rfc2136Target) else None
+    update_zone = target.target.zone if isinstance(target.target, Rfc2136Settings) else None
     if update_zone and domain.name != update_zone and not domain.name.endswith(f".{update_zone}"):
         problems.append(
             Problem(

@@ -384,6 +384,43 @@ def test_an_extra_record_that_repeats_a_planned_one_is_refused() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"), [("_dmarc", "DMARC"), ("_mta-sts", "MTA-STS"), ("_smtp._tls", "TLS-RPT")]
+)
+def test_a_txt_beside_a_policy_record_mailflow_plans_is_refused(name: str, kind: str) -> None:
+    values = domain(
+        {"name": name, "type": "TXT", "value": "v=DMARC1; p=reject"},
+        mtaSts={"id": "20261128"},
+        tlsRpt={"rua": ["mailto:tls@contoso.com"]},
+    )
+    assert config_problems({"domains": [values]}) == [
+        f"mailflow:domains[0].extraRecords[0]: adds a TXT record at {name}.contoso.com., beside the {kind} "
+        "record mailflow plans: receivers then apply neither; set it in the domain's own settings instead"
+    ]
+
+
+def test_a_dmarc_record_of_ones_own_is_kept_when_mailflow_plans_none() -> None:
+    values = domain({"name": "_dmarc", "type": "TXT", "value": "v=DMARC1; p=reject"})
+    del values["dmarc"]
+    records = plan_stack({"domains": [values]}).records
+    assert [r.value for r in records if r.name == "_dmarc.contoso.com."] == ['"v=DMARC1; p=reject"']
+
+
+def test_the_rfc2136_ownership_marker_must_fit_in_front_of_every_name() -> None:
+    name = ".".join(["a" * 61] * 3 + ["b" * 45])  # autodiscover.<name> fits 255 octets, its marker not
+    values = {
+        "domains": [domain(name=name)],
+        "target": {"kind": "rfc2136", "server": "127.0.0.1", "keyName": "k"},
+    }
+    problems = [p for p in config_problems(values) if not p.startswith("mailflow:tsigSecret")]
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "mailflow:domains[0].name: is too long for the CNAME record mailflow plans: its rfc2136 ownership "
+        "marker '_mailflow.autodiscover.aaaa"
+    )
+    assert plan_stack({"domains": [domain(name=name)]}).domains
+
+
 # ---- any text: a plan, or a config error ------------------------------------------------------------
 
 NAME_LIKE = st.from_regex(r"@|(\*\.)?[a-zA-Z0-9_-]{1,12}(\.[a-zA-Z0-9_-]{1,12}){0,2}", fullmatch=True)

@@ -13,8 +13,7 @@ from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
-from mailflow.settings import AzureTarget as AzureSettings
-from mailflow.settings import StackSettings
+from mailflow.settings import AzureSettings, StackSettings
 
 METADATA = {"managedBy": "mailflow"}
 
@@ -56,11 +55,11 @@ class AzureTarget:
         self.settings = settings
 
     def placement(self, domain: DomainPlan) -> str:
-        return f"azure {self.settings.resource_group_name}/{domain.config.zone_name or domain.domain}"
+        return f"azure {self.settings.resource_group_name}/{domain.place.zone}"
 
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
         first = group.records[0]
-        zone = domain.config.zone_name or domain.domain
+        zone = domain.place.zone
         dns.RecordSet(
             group.name,
             opts=opts,

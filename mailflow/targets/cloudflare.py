@@ -15,8 +15,7 @@ import pulumi_cloudflare as cloudflare
 from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
-from mailflow.settings import CloudflareTarget as CloudflareSettings
-from mailflow.settings import StackSettings
+from mailflow.settings import CloudflareSettings, StackSettings
 
 COMMENT = "managed by mailflow"
 
@@ -58,11 +57,11 @@ class CloudflareTarget:
         self._zone_ids: dict[str, pulumi.Input[str]] = {}
 
     def placement(self, domain: DomainPlan) -> str:
-        return f"cloudflare zone {domain.config.zone_id or self.settings.zone_id or domain.domain}"
+        return f"cloudflare zone {domain.place.zone_id or domain.domain}"
 
     def zone_id(self, domain: DomainPlan, parent: pulumi.Resource | None) -> pulumi.Input[str]:
         """The domain's zone ID, else the target's, else Cloudflare's zone of that name."""
-        known = domain.config.zone_id or self.settings.zone_id
+        known = domain.place.zone_id
         if known:
             return known
         if domain.domain not in self._zone_ids:

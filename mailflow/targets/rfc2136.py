@@ -35,8 +35,7 @@ from mailflow.dnsupdate import (
 from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
-from mailflow.settings import TSIG_SECRET, StackSettings
-from mailflow.settings import Rfc2136Target as Rfc2136Settings
+from mailflow.settings import TSIG_SECRET, Rfc2136Settings, StackSettings
 from mailflow.targets import stack_owner
 
 PLACE_INPUTS = ("server", "port", "zone")
@@ -168,7 +167,7 @@ class Rfc2136Target:
         return {
             "server": settings.server,
             "port": settings.port,
-            "zone": fqdn(settings.zone or domain.domain),
+            "zone": fqdn(domain.place.zone),
             "keyName": fqdn(settings.key_name),
             "keyAlgorithm": settings.key_algorithm,
             "timeout": settings.timeout,
@@ -178,7 +177,7 @@ class Rfc2136Target:
             "ttl": first.ttl,
             "values": sorted(record.value for record in group.records),
             "owner": stack_owner(),
-            "adopt": domain.config.adopt,
+            "adopt": domain.place.adopt,
         }
 
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:

@@ -30,8 +30,7 @@ from pulumi.dynamic import (
 from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
-from mailflow.settings import StackSettings
-from mailflow.settings import ZoneFileTarget as ZoneFileSettings
+from mailflow.settings import StackSettings, ZoneFileSettings
 from mailflow.targets import stack_owner
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
@@ -261,9 +260,9 @@ class ZoneFileTarget:
             "records": canonical(records),
             "nameservers": [fqdn(ns) for ns in self.settings.nameservers],
             "hostmaster": fqdn(self.settings.hostmaster or f"hostmaster.{domain.domain}"),
-            "ttl": domain.config.ttl,
+            "ttl": domain.ttl,
             "owner": stack_owner(),
-            "adopt": domain.config.adopt,
+            "adopt": domain.place.adopt,
         }
 
     def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
