@@ -15,14 +15,17 @@ from pydantic import Discriminator, Field, Tag, ValidationError
 from mailflow import names
 from mailflow.errors import Problem, quote
 from mailflow.fields import (
+    CertificateName,
     Cloud,
     DmarcUri,
     DnsName,
     HostName,
     IpNetwork,
+    MailAddress,
     Model,
     RelativeName,
     SpfTermText,
+    TenantLabel,
     TlsRptUri,
     Ttl,
 )
@@ -57,14 +60,24 @@ class ThirdParty(Model):
     false for third-party-front (Microsoft's third-party article)."""
     connector_ips: tuple[IpNetwork, ...] | None = None
     """Sender IPs of the Partner inbound connector; default: the ``ip4`` terms of ``spf``."""
-    certificate_name: HostName | None = None
-    """Restrict the Partner inbound connector by this TLS certificate name instead of IPs."""
+    certificate_name: CertificateName | None = None
+    """Restrict the Partner inbound connector by this TLS certificate name (a wildcard such as
+    ``*.pphosted.com`` too) instead of IPs."""
     enhanced_filtering: bool | None = None
     """Enhanced Filtering for Connectors on the Partner inbound connector (default: on, unless
     centralized mail transport is on)."""
     enhanced_filtering_skip_ips: tuple[IpNetwork, ...] | None = None
     """Enhanced Filtering skips these public IPs (``EFSkipIPs``) instead of only the last hop, for
     mail that passes several of the service's hosts."""
+    enhanced_filtering_users: tuple[MailAddress, ...] | None = None
+    """Enhanced Filtering for these recipients only (``EFUsers``): the pilot Microsoft recommends
+    before turning it on for everyone."""
+    outbound_smart_hosts: tuple[HostName, ...] | None = None
+    """The service's outbound relays: a Partner outbound connector routes internet mail through
+    them. Unset: outbound mail leaves Exchange Online directly."""
+    arc_sealer: DnsName | None = None
+    """The domain the service seals ARC headers with (``Set-ArcConfig -ArcTrustedSealers``), for
+    services that modify messages on their way in."""
 
 
 class DkimSelectors(Model):
@@ -108,6 +121,13 @@ class ExchangeOnline(Model):
     derived from its first label when no tenant file gives the host."""
     centralized_mail_transport: bool = False
     """Route all outbound mail through on-premises (``RouteAllMessagesViaOnPremises``)."""
+    tenant: TenantLabel = "default"
+    """Which Exchange Online tenant holds the domain: connectors belong to a tenant, and its
+    domains share them. Default: one tenant for the stack."""
+    directory_sync: bool | None = None
+    """Hybrid topologies: whether on-premises recipients are synchronised to the tenant (Entra
+    Connect). Without it the accepted domain must be InternalRelay, so that mail for recipients
+    the tenant does not know goes on to on-premises. Default: true."""
 
 
 class OnPremises(Model):
@@ -116,9 +136,17 @@ class OnPremises(Model):
     mx_priority: Annotated[int, Field(ge=0, le=65535)] = 10
     smart_host: HostName | None = None
     """Where Exchange Online delivers mail for on-premises mailboxes (the outbound connector)."""
-    certificate_name: HostName | None = None
+    certificate_name: CertificateName | None = None
     """Certificate name the on-premises servers present to Exchange Online (inbound connector);
     without it the connector is restricted to ``ips``."""
+    enhanced_filtering: bool | None = None
+    """hybrid-onprem-front: Enhanced Filtering for Connectors on the inbound connector from
+    on-premises, which receives the internet's mail there (default: on, skipping the last hop)."""
+    enhanced_filtering_users: tuple[MailAddress, ...] | None = None
+    """hybrid-onprem-front: Enhanced Filtering for these recipients only (``EFUsers``)."""
+    hybrid_wizard: bool = False
+    """The Hybrid Configuration Wizard made (and keeps) the connectors between Exchange Online and
+    on-premises: mailflow plans none of its own."""
 
 
 class Spf(Model):

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from mailflow.config import ON_PREMISES_TOPOLOGIES
+from mailflow.config import ON_PREMISES_TOPOLOGIES, Topology
 from mailflow.errors import ConfigError, Problem
 from mailflow.powershell import comment, quote
 from mailflow.topology import third_party_sends_outbound
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 MAX_NAME_LENGTH = 64
 """Exchange Online refuses longer connector names."""
+HYBRID_HEADERS = (
+    "as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and "
+    "Exchange Online one organisation"
+)
 MIN_SENDER_PREFIX = 24
 """``SenderIPAddresses`` takes IPv4 networks from /24 to /32."""
 RFC1918_NETWORKS = tuple(
@@ -39,6 +43,7 @@ class ConnectorType(StrEnum):
 
 
 class TlsSettings(StrEnum):
+    CERTIFICATE_VALIDATION = "CertificateValidation"
     DOMAIN_VALIDATION = "DomainValidation"
 
 
@@ -55,22 +60,59 @@ class Parameter:
     for values fixed by the connector's purpose."""
 
 
+class AcceptedDomainType(StrEnum):
+    AUTHORITATIVE = "Authoritative"
+    INTERNAL_RELAY = "InternalRelay"
+
+
 @dataclass(frozen=True)
 class Connector:
-    """One connector; its ``New-`` and ``Set-`` cmdlets take the same parameters."""
+    """One connector of a tenant; its ``New-`` and ``Set-`` cmdlets take the same parameters."""
 
     name: str
     direction: Direction
-    domain: str
+    domains: tuple[str, ...]
+    """The mail domains it serves (several when they share one tenant and the same settings)."""
     purpose: str
     parameters: tuple[Parameter, ...]
+
+    @property
+    def connector_type(self) -> ConnectorType:
+        return next(ConnectorType(str(p.value)) for p in self.parameters if p.name == "ConnectorType")
+
+
+@dataclass(frozen=True)
+class AcceptedDomain:
+    """The accepted-domain type a domain's topology needs (``Set-AcceptedDomain -DomainType``)."""
+
+    domain: str
+    domain_type: AcceptedDomainType
+    source: str
+    """Why: the topology, and the config path that decides it."""
+
+
+@dataclass(frozen=True)
+class TenantConnectors:
+    """What one Exchange Online tenant needs: connectors are the tenant's, not a domain's."""
+
+    tenant: str
+    """``exchangeOnline.tenant`` of its domains (``default``: one tenant per stack)."""
+    connectors: tuple[Connector, ...]
+    arc_trusted_sealers: tuple[str, ...]
+    """Domains whose ARC seals the tenant trusts (``Set-ArcConfig -ArcTrustedSealers``): the
+    services that modify messages on their way in."""
+    accepted_domains: tuple[AcceptedDomain, ...]
 
 
 @dataclass(frozen=True)
 class ConnectorPlan:
-    connectors: tuple[Connector, ...]
+    tenants: tuple[TenantConnectors, ...]
     warnings: tuple[Problem, ...]
     """Connectors or settings left out for a value config lacks, and values that may be wrong."""
+
+    @property
+    def connectors(self) -> tuple[Connector, ...]:
+        return tuple(connector for tenant in self.tenants for connector in tenant.connectors)
 
 
 @dataclass
@@ -94,35 +136,175 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text)
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """One domain's share of a connector, before the domains of a tenant are merged."""
+
+    label: str
+    """What the connector connects to (``from Mimecast``); its name is ``mailflow <label>``."""
+    direction: Direction
+    domain: str
+    purpose: str
+    parameters: tuple[Parameter, ...]
+
+    def settings(self) -> tuple[tuple[str, ParameterValue], ...]:
+        """What must be equal for two domains to share the connector: every value but the
+        domains it delivers to."""
+        return tuple((p.name, p.value) for p in self.parameters if p.name != "RecipientDomains")
+
+
 def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> ConnectorPlan:
-    """The connectors of the domains, or raise ``ConfigError`` with every problem found; with
-    ``strict``, each warning is a problem too."""
-    connectors: list[Connector] = []
-    warnings: list[Problem] = []
-    problems: list[Problem] = []
+    """The connectors, ARC sealers and accepted-domain types of each tenant the domains belong
+    to, or raise ``ConfigError`` with every problem found; with ``strict``, each warning is a
+    problem too."""
+    by_tenant: dict[str, list[DomainPlan]] = {}
     for domain in domains:
-        found = _Findings()
-        connectors.extend(_domain_connectors(domain, found))
-        problems.extend(found.errors)
-        if strict:
-            problems.extend(found.warnings)
-        warnings.extend(found.warnings)
+        by_tenant.setdefault(domain.config.exchange_online.tenant, []).append(domain)
+    tenants: list[TenantConnectors] = []
+    found = _Findings()
+    for tenant, members in by_tenant.items():
+        tenants.append(_tenant_connectors(tenant, members, found))
+    problems = [*found.errors, *(found.warnings if strict else ())]
     if problems:
         raise ConfigError(problems)
-    return ConnectorPlan(tuple(connectors), tuple(warnings))
+    return ConnectorPlan(tuple(tenants), tuple(found.warnings))
 
 
-def connector_name(domain: str, counterpart: str) -> str:
-    """``mailflow contoso.com from Example filtering service``. A name over Exchange Online's limit
-    is cut and ends in a digest of the whole name, so that it stays distinct and stable."""
-    name = f"mailflow {domain} {' '.join(counterpart.split())}"
+def connector_name(label: str) -> str:
+    """``mailflow from Example filtering service``. A name over Exchange Online's limit is cut and
+    ends in a digest of the whole name, so that it stays distinct and stable."""
+    name = f"mailflow {' '.join(label.split())}"
     if len(name) <= MAX_NAME_LENGTH:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
     return f"{name[: MAX_NAME_LENGTH - len(digest) - 1]}~{digest}"
 
 
-def _domain_connectors(domain: DomainPlan, found: _Findings) -> list[Connector]:
+def _tenant_connectors(tenant: str, domains: list[DomainPlan], found: _Findings) -> TenantConnectors:
+    clouds = {domain.config.exchange_online.cloud for domain in domains}
+    if len(clouds) > 1:
+        found.errors.extend(
+            Problem(
+                f"{domain.config_path}.exchangeOnline.tenant",
+                f"'{tenant}' holds domains of the {', '.join(sorted(clouds))} clouds; a tenant is in one",
+            )
+            for domain in domains[1:]
+            if domain.config.exchange_online.cloud != domains[0].config.exchange_online.cloud
+        )
+    drafts = [draft for domain in domains for draft in _domain_drafts(domain, found)]
+    connectors = _merged(drafts)
+    _check_outbound_routes(tenant, connectors, domains, found)
+    sealers = sorted(
+        {
+            d.config.third_party.arc_sealer
+            for d in domains
+            if d.config.third_party and d.config.third_party.arc_sealer
+        }
+    )
+    accepted = tuple(_accepted_domain(domain, found) for domain in domains)
+    return TenantConnectors(tenant, tuple(connectors), tuple(sealers), accepted)
+
+
+def _merged(drafts: list[_Draft]) -> list[Connector]:
+    """One connector per label and settings, serving every domain that shares them. Domains whose
+    settings differ get a connector of their own, named after the first of them; the connector
+    of the first domain in config keeps the plain name, so names stay put as domains are added."""
+    groups: dict[tuple[str, tuple[tuple[str, ParameterValue], ...]], list[_Draft]] = {}
+    for draft in drafts:
+        groups.setdefault((draft.label, draft.settings()), []).append(draft)
+    named: set[str] = set()
+    connectors = []
+    for (label, _), members in groups.items():
+        first = members[0]
+        name = connector_name(label if label not in named else f"{label} ({first.domain})")
+        named.add(label)
+        domains = tuple(dict.fromkeys(member.domain for member in members))
+        connectors.append(
+            Connector(name, first.direction, domains, first.purpose, _joined_parameters(members))
+        )
+    return connectors
+
+
+def _joined_parameters(members: list[_Draft]) -> tuple[Parameter, ...]:
+    """The shared settings, with ``RecipientDomains`` the union of the members'."""
+    if len(members) == 1:
+        return members[0].parameters
+    recipients: dict[str, None] = {}
+    for member in members:
+        for parameter in member.parameters:
+            if parameter.name == "RecipientDomains" and isinstance(parameter.value, tuple):
+                recipients.update(dict.fromkeys(parameter.value))
+    return tuple(
+        Parameter(p.name, tuple(recipients), "the names of the domains it serves")
+        if p.name == "RecipientDomains"
+        else p
+        for p in members[0].parameters
+    )
+
+
+def _check_outbound_routes(
+    tenant: str, connectors: list[Connector], domains: list[DomainPlan], found: _Findings
+) -> None:
+    """All of a tenant's internet mail leaves through at most one service: two Partner outbound
+    connectors for every recipient domain (``*``) would each claim it."""
+    catch_all = [
+        c
+        for c in connectors
+        if c.direction == Direction.OUTBOUND and c.connector_type == ConnectorType.PARTNER
+    ]
+    if len(catch_all) > 1:
+        found.errors.append(
+            Problem(
+                f"{domains[0].config_path}.exchangeOnline.tenant",
+                f"tenant '{tenant}' would send all its outbound mail through each of "
+                f"{', '.join(c.name for c in catch_all)}; route its domains through one service",
+            )
+        )
+
+
+def _accepted_domain(domain: DomainPlan, found: _Findings) -> AcceptedDomain:
+    """Authoritative, unless on-premises recipients are not synchronised to the tenant: then
+    InternalRelay, so that Exchange Online passes mail for them on to on-premises."""
+    exo = domain.config.exchange_online
+    key = f"{domain.config_path}.exchangeOnline.directorySync"
+    if domain.topology not in ON_PREMISES_TOPOLOGIES:
+        if exo.directory_sync is not None:
+            found.errors.append(Problem(key, f"is for the hybrid topologies, not {domain.topology}"))
+        return AcceptedDomain(
+            domain.domain,
+            AcceptedDomainType.AUTHORITATIVE,
+            f"{domain.topology}: every mailbox is in Exchange Online",
+        )
+    if exo.directory_sync is False:
+        chosen = AcceptedDomain(
+            domain.domain,
+            AcceptedDomainType.INTERNAL_RELAY,
+            f"{key} is false: mail for recipients Exchange Online does not know goes on to on-premises",
+        )
+    else:
+        source = key if exo.directory_sync else f"{key} (default true)"
+        chosen = AcceptedDomain(
+            domain.domain,
+            AcceptedDomainType.AUTHORITATIVE,
+            f"{source}: on-premises recipients are known to Exchange Online",
+        )
+    live = (
+        domain.tenant.exchange_online.accepted_domain_type
+        if domain.tenant and domain.tenant.exchange_online
+        else None
+    )
+    if live is not None and live.casefold() != chosen.domain_type.casefold():
+        found.warnings.append(
+            Problem(
+                f"{domain.config_path}.exchangeOnline.directorySync",
+                f"the tenant file has {domain.domain} as {live}; the connector script sets it to "
+                f"{chosen.domain_type}",
+            )
+        )
+    return chosen
+
+
+def _domain_drafts(domain: DomainPlan, found: _Findings) -> list[_Draft]:
     config = domain.config
     if config.exchange_online.centralized_mail_transport and domain.topology not in ON_PREMISES_TOPOLOGIES:
         found.errors.append(
@@ -133,19 +315,20 @@ def _domain_connectors(domain: DomainPlan, found: _Findings) -> list[Connector]:
             )
         )
     partner = _partner_inbound(domain, found)
+    partner_out = _partner_outbound(domain, found)
     outbound = _on_premises_outbound(domain, found)
     inbound = _on_premises_inbound(domain, found)
-    if partner and inbound and partner.name.casefold() == inbound.name.casefold():
+    if partner and inbound and partner.label.casefold() == inbound.label.casefold():
         found.errors.append(
             Problem(
                 f"{domain.config_path}.thirdParty.name",
                 "gives the Partner connector the name of the connector from on-premises; choose another",
             )
         )
-    return [connector for connector in (partner, outbound, inbound) if connector is not None]
+    return [draft for draft in (partner, partner_out, outbound, inbound) if draft is not None]
 
 
-def _partner_inbound(domain: DomainPlan, found: _Findings) -> Connector | None:
+def _partner_inbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
     """Mail the third party relays in, accepted only from its IPs or certificate."""
     third_party = domain.config.third_party
     if third_party is None:
@@ -154,8 +337,8 @@ def _partner_inbound(domain: DomainPlan, found: _Findings) -> Connector | None:
     enhanced_filtering = _enhanced_filtering(domain, found)
     if restriction is None:
         return None
-    return Connector(
-        connector_name(domain.domain, f"from {third_party.name}"),
+    return _Draft(
+        f"from {third_party.name}",
         Direction.INBOUND,
         domain.domain,
         f"Partner inbound connector for mail relayed by {third_party.name}",
@@ -164,6 +347,77 @@ def _partner_inbound(domain: DomainPlan, found: _Findings) -> Connector | None:
             Parameter("SenderDomains", ("*",)),
             *restriction,
             *enhanced_filtering,
+        ),
+    )
+
+
+def _partner_outbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
+    """Internet mail routed out through the third party's relays. SPF must name the path mail
+    really takes: the service when it relays outbound mail, not when mail leaves Exchange Online
+    directly."""
+    third_party = domain.config.third_party
+    if third_party is None:
+        return None
+    path = f"{domain.config_path}.thirdParty"
+    hosts = third_party.outbound_smart_hosts
+    in_spf = third_party_sends_outbound(domain.config)
+    if hosts is None:
+        # With centralized mail transport, outbound mail leaves through on-premises, whose IPs SPF lists.
+        if in_spf and not domain.config.exchange_online.centralized_mail_transport:
+            found.warnings.append(
+                Problem(
+                    f"{path}.outboundSmartHosts",
+                    f"is not set, so outbound mail leaves Exchange Online directly, not through "
+                    f"{third_party.name}, which SPF authorises (sendsOutbound): set the service's "
+                    "outbound relays to route mail through it, or sendsOutbound: false",
+                )
+            )
+        return None
+    if not hosts:
+        found.errors.append(Problem(f"{path}.outboundSmartHosts", "must list at least one host"))
+        return None
+    if not in_spf:
+        found.errors.append(
+            Problem(
+                f"{path}.sendsOutbound",
+                f"is false, but outboundSmartHosts routes outbound mail through {third_party.name}: "
+                "SPF must authorise the servers mail leaves from",
+            )
+        )
+    if domain.config.exchange_online.centralized_mail_transport:
+        found.errors.append(
+            Problem(
+                f"{path}.outboundSmartHosts",
+                "is set with exchangeOnline.centralizedMailTransport, which sends outbound mail to "
+                "on-premises; route it to the service from there",
+            )
+        )
+    source = f"{path}.outboundSmartHosts"
+    # The service's certificate names its relays too: check the name where config gives it.
+    if third_party.certificate_name is not None:
+        tls: tuple[Parameter, ...] = (
+            Parameter("TlsSettings", TlsSettings.DOMAIN_VALIDATION),
+            Parameter("TlsDomain", third_party.certificate_name, f"{path}.certificateName"),
+        )
+    else:
+        tls = (
+            Parameter(
+                "TlsSettings",
+                TlsSettings.CERTIFICATE_VALIDATION,
+                f"a trusted certificate, any name ({path}.certificateName is unset)",
+            ),
+        )
+    return _Draft(
+        f"to {third_party.name}",
+        Direction.OUTBOUND,
+        domain.domain,
+        f"Partner outbound connector: internet mail leaves through {third_party.name}",
+        (
+            Parameter("ConnectorType", ConnectorType.PARTNER),
+            Parameter("RecipientDomains", ("*",)),
+            Parameter("UseMXRecord", False),
+            Parameter("SmartHosts", hosts, source),
+            *tls,
         ),
     )
 
@@ -316,8 +570,12 @@ def _enhanced_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter
     assert third_party is not None
     flag_path = f"{domain.config_path}.thirdParty.enhancedFiltering"
     skip_path = f"{domain.config_path}.thirdParty.enhancedFilteringSkipIps"
+    users_path = f"{domain.config_path}.thirdParty.enhancedFilteringUsers"
     requested = third_party.enhanced_filtering
     skip_ips = third_party.enhanced_filtering_skip_ips
+    users = third_party.enhanced_filtering_users
+    if users is not None and (requested is False or domain.config.exchange_online.centralized_mail_transport):
+        found.errors.append(Problem(users_path, "is set, but Enhanced Filtering is off on this connector"))
     if domain.config.exchange_online.centralized_mail_transport:
         transport_path = f"{domain.config_path}.exchangeOnline.centralizedMailTransport"
         unsupported = (
@@ -343,7 +601,7 @@ def _enhanced_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter
             if requested
             else f"on by default, skipping the service's own hop ({flag_path} is unset)"
         )
-        return (Parameter("EFSkipLastIP", True, source),)
+        return (Parameter("EFSkipLastIP", True, source), *_pilot(users, users_path))
     if not skip_ips:
         found.errors.append(
             Problem(skip_path, "must list at least one IP; leave it unset to skip the service's own hop")
@@ -358,18 +616,26 @@ def _enhanced_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter
                     "skip-list; it skips private addresses by itself",
                 )
             )
-    return (Parameter("EFSkipLastIP", False, skip_path), Parameter("EFSkipIPs", skip_ips, skip_path))
+    return (
+        Parameter("EFSkipLastIP", False, skip_path),
+        Parameter("EFSkipIPs", skip_ips, skip_path),
+        *_pilot(users, users_path),
+    )
 
 
 def _enhanced_filtering_off(source: str) -> tuple[Parameter, ...]:
     # EFSkipLastIP $false with no EFSkipIPs is how the cmdlets turn Enhanced Filtering off.
-    return (Parameter("EFSkipLastIP", False, source), Parameter("EFSkipIPs", None, source))
+    return (
+        Parameter("EFSkipLastIP", False, source),
+        Parameter("EFSkipIPs", None, source),
+        Parameter("EFUsers", None, source),
+    )
 
 
-def _on_premises_outbound(domain: DomainPlan, found: _Findings) -> Connector | None:
+def _on_premises_outbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
     """Mail from Exchange Online to mailboxes on the on-premises servers, by their smart host."""
     on_premises = domain.config.on_premises
-    if on_premises is None:
+    if on_premises is None or on_premises.hybrid_wizard:
         return None
     path = f"{domain.config_path}.onPremises"
     if on_premises.smart_host is not None:
@@ -390,13 +656,14 @@ def _on_premises_outbound(domain: DomainPlan, found: _Findings) -> Connector | N
     transport_source = f"{domain.config_path}.exchangeOnline.centralizedMailTransport"
     if "centralized_mail_transport" not in exchange_online.model_fields_set:
         transport_source += " (default false)"
-    return Connector(
-        connector_name(domain.domain, "to on-premises"),
+    return _Draft(
+        "to on-premises",
         Direction.OUTBOUND,
         domain.domain,
         "outbound connector for mail to mailboxes on the on-premises servers",
         (
             Parameter("ConnectorType", ConnectorType.ON_PREMISES),
+            Parameter("CloudServicesMailEnabled", True, HYBRID_HEADERS),
             Parameter("UseMXRecord", False),
             Parameter("SmartHosts", (smart_host,), source),
             Parameter("TlsSettings", TlsSettings.DOMAIN_VALIDATION),
@@ -411,10 +678,11 @@ def _on_premises_outbound(domain: DomainPlan, found: _Findings) -> Connector | N
     )
 
 
-def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> Connector | None:
-    """Mail the on-premises servers send through Exchange Online, known by certificate or IPs."""
+def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
+    """Mail the on-premises servers send through Exchange Online, known by certificate or IPs;
+    with the MX on-premises, the internet's mail too, so Enhanced Filtering goes here."""
     on_premises = domain.config.on_premises
-    if on_premises is None:
+    if on_premises is None or on_premises.hybrid_wizard:
         return None
     path = f"{domain.config_path}.onPremises"
     restriction: tuple[Parameter, ...]
@@ -447,22 +715,70 @@ def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> Connector | No
         restriction = (
             Parameter("SenderIPAddresses", ips, f"{path}.ips (onPremises.certificateName is unset)"),
         )
-    return Connector(
-        connector_name(domain.domain, "from on-premises"),
+    return _Draft(
+        "from on-premises",
         Direction.INBOUND,
         domain.domain,
         "inbound connector for mail the on-premises servers send through Exchange Online",
         (
             Parameter("ConnectorType", ConnectorType.ON_PREMISES),
+            Parameter("CloudServicesMailEnabled", True, HYBRID_HEADERS),
             Parameter("SenderDomains", ("*",)),
             *restriction,
+            *_on_premises_filtering(domain, found),
         ),
     )
 
 
-def render_script(connector_plan: ConnectorPlan) -> str:
+def _on_premises_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter, ...]:
+    """Enhanced Filtering where the MX points to on-premises: the connector from on-premises then
+    receives the internet's mail, and Exchange Online should see the sender before the last hop."""
+    on_premises = domain.config.on_premises
+    assert on_premises is not None
+    path = f"{domain.config_path}.onPremises"
+    if domain.topology != Topology.HYBRID_ONPREM_FRONT:
+        for key, value in (
+            ("enhancedFiltering", on_premises.enhanced_filtering),
+            ("enhancedFilteringUsers", on_premises.enhanced_filtering_users),
+        ):
+            if value is not None:
+                found.errors.append(
+                    Problem(
+                        f"{path}.{key}",
+                        f"is for hybrid-onprem-front, where internet mail reaches Exchange Online through "
+                        f"on-premises; in {domain.topology} it does not",
+                    )
+                )
+        return ()
+    if on_premises.enhanced_filtering is False:
+        if on_premises.enhanced_filtering_users is not None:
+            found.errors.append(
+                Problem(f"{path}.enhancedFilteringUsers", "is set, but onPremises.enhancedFiltering is false")
+            )
+        return _enhanced_filtering_off(f"{path}.enhancedFiltering")
+    source = (
+        f"{path}.enhancedFiltering"
+        if on_premises.enhanced_filtering
+        else (f"on by default where the MX points to on-premises ({path}.enhancedFiltering is unset)")
+    )
+    return (
+        Parameter("EFSkipLastIP", True, source),
+        *_pilot(on_premises.enhanced_filtering_users, f"{path}.enhancedFilteringUsers"),
+    )
+
+
+def _pilot(users: tuple[str, ...] | None, path: str) -> tuple[Parameter, ...]:
+    """``EFUsers``: Enhanced Filtering for these recipients only; cleared, everyone."""
+    if users is None:
+        return (Parameter("EFUsers", None, f"everyone ({path} is unset)"),)
+    return (Parameter("EFUsers", users, path),)
+
+
+def render_script(connector_plan: ConnectorPlan, prune: bool = False) -> str:
     """An Exchange Online PowerShell script that creates each missing connector and sets each
-    existing one to the planned values, so that running it twice changes nothing."""
+    existing one to the planned values, so that running it twice changes nothing. With several
+    tenants it takes ``-Tenant`` and runs only that tenant's part. With ``prune`` it also removes
+    the connectors named ``mailflow …`` that the plan no longer has."""
     lines = [
         "# Exchange Online connectors of the mail domains planned by mailflow.",
         "# Run in Exchange Online PowerShell after Connect-ExchangeOnline. Each connector is created",
@@ -473,12 +789,57 @@ def render_script(connector_plan: ConnectorPlan) -> str:
         lines.append("#")
         lines.append("# Warnings:")
         lines.extend(f"#   {comment(str(warning))}" for warning in connector_plan.warnings)
-    if not connector_plan.connectors:
-        lines.append("#")
-        lines.append("# No connectors to create or update.")
-    for connector in connector_plan.connectors:
-        lines.extend(_connector_lines(connector))
+    several = len(connector_plan.tenants) > 1
+    if several:
+        names = ", ".join(quote(tenant.tenant) for tenant in connector_plan.tenants)
+        lines.extend(
+            [
+                "",
+                f"# The stack's domains are in several tenants ({comment(names)}): run this once in each,",
+                "# naming it (-Tenant), after Connect-ExchangeOnline to that tenant.",
+                "param(",
+                "    [Parameter(Mandatory = $true)]",
+                f"    [ValidateSet({names})]",
+                "    [string] $Tenant",
+                ")",
+            ]
+        )
+    for tenant in connector_plan.tenants:
+        body = _tenant_lines(tenant, prune)
+        if several:
+            lines.extend(
+                [
+                    "",
+                    f"if ($Tenant -eq {quote(tenant.tenant)}) {{",
+                    *(f"    {line}" if line else "" for line in body),
+                    "}",
+                ]
+            )
+        else:
+            lines.extend(body)
     return "\n".join(lines) + "\n"
+
+
+def _tenant_lines(tenant: TenantConnectors, prune: bool) -> list[str]:
+    lines: list[str] = []
+    if not tenant.connectors:
+        lines.extend(["", "# No connectors to create or update."])
+    for connector in tenant.connectors:
+        lines.extend(_connector_lines(connector))
+    if prune:
+        lines.extend(_prune_lines(tenant))
+    if tenant.arc_trusted_sealers:
+        lines.extend(_arc_lines(tenant.arc_trusted_sealers))
+    for accepted in tenant.accepted_domains:
+        lines.extend(
+            [
+                "",
+                f"# {accepted.domain}: accepted domain type, {comment(accepted.source)}",
+                f"Set-AcceptedDomain -Identity {quote(accepted.domain)} "
+                f"-DomainType {accepted.domain_type.value}",
+            ]
+        )
+    return lines
 
 
 def _connector_lines(connector: Connector) -> list[str]:
@@ -487,22 +848,61 @@ def _connector_lines(connector: Connector) -> list[str]:
     arguments = " ".join(
         f"-{parameter.name} {_powershell(parameter.value)}" for parameter in connector.parameters
     )
-    lines = ["", f"# {connector.domain}: {comment(connector.purpose)}"]
+    lines = ["", f"# {comment(', '.join(connector.domains))}: {comment(connector.purpose)}"]
     lines.extend(
         f"#   -{parameter.name}: {comment(parameter.source)}"
         for parameter in connector.parameters
         if parameter.source is not None
     )
-    lines.extend(
-        [
-            f"if (-not (Get-{cmdlet} -Identity {name} -ErrorAction SilentlyContinue)) {{",
-            f"    New-{cmdlet} -Name {name} {arguments}",
-            "} else {",
-            f"    Set-{cmdlet} -Identity {name} {arguments}",
-            "}",
-        ]
-    )
+    upsert = [
+        f"if (-not (Get-{cmdlet} -Identity {name} -ErrorAction SilentlyContinue)) {{",
+        f"    New-{cmdlet} -Name {name} {arguments}",
+        "} else {",
+        f"    Set-{cmdlet} -Identity {name} {arguments}",
+        "}",
+    ]
+    if connector.connector_type != ConnectorType.ON_PREMISES:
+        return [*lines, *upsert]
+    # The Hybrid Configuration Wizard's own connectors ("Inbound from <id>", "Outbound to <id>")
+    # do the same job: left alone, and this one not made beside them.
+    return [
+        *lines,
+        f"$wizard = Get-{cmdlet} | Where-Object {{ $_.ConnectorType -eq 'OnPremises' -and "
+        "$_.Name -notlike 'mailflow *' }",
+        "if ($wizard) {",
+        f"    Write-Warning ({quote(f'{connector.name}: not made, the tenant has its own on-premises connector ')}"
+        " + ($wizard.Name -join ', ')"
+        f" + {quote('; set onPremises.hybridWizard: true if the wizard keeps it')})",
+        "} else {",
+        *(f"    {line}" for line in upsert),
+        "}",
+    ]
+
+
+def _prune_lines(tenant: TenantConnectors) -> list[str]:
+    lines = ["", "# Connectors named 'mailflow …' that the plan no longer has (asked for with --prune)."]
+    for direction in Direction:
+        planned = ",".join(quote(c.name) for c in tenant.connectors if c.direction == direction) or "''"
+        cmdlet = f"{direction}Connector"
+        lines.append(
+            f"Get-{cmdlet} | Where-Object {{ $_.Name -like 'mailflow *' -and "
+            f"$_.Name -notin @({planned}) }} | "
+            f"ForEach-Object {{ Remove-{cmdlet} -Identity $_.Identity -Confirm:$false }}"
+        )
     return lines
+
+
+def _arc_lines(sealers: tuple[str, ...]) -> list[str]:
+    """ARC sealers are added to those the tenant trusts already, never put in their place."""
+    planned = ",".join(quote(sealer) for sealer in sealers)
+    return [
+        "",
+        "# ARC: trust the seals of the services that modify messages on their way in.",
+        "$sealers = @((Get-ArcConfig).ArcTrustedSealers -split ',' | ForEach-Object { $_.Trim() } |",
+        "    Where-Object { $_ })",
+        f"$sealers = @($sealers + @({planned}) | Sort-Object -Unique)",
+        "Set-ArcConfig -Identity Default -ArcTrustedSealers $sealers",
+    ]
 
 
 def _powershell(value: ParameterValue) -> str:

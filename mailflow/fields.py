@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from mailflow.errors import quote
 from mailflow.names import normalize_name, relative_name
-from mailflow.report_uris import dmarc_uri, tls_rpt_uri
+from mailflow.report_uris import dmarc_uri, mail_address, tls_rpt_uri
 from mailflow.spf import SpfTerm, parse_term
 
 
@@ -21,6 +21,14 @@ def _hostname(value: str) -> str:
 
 def _dns_name(value: str) -> str:
     return normalize_name(value, hostname=False)
+
+
+def _certificate_name(value: str) -> str:
+    """A certificate's subject name: a host name, or a wildcard one (``*.pphosted.com``), as the
+    connectors' ``TlsSenderCertificateName`` and ``TlsDomain`` take them."""
+    wildcard = value.strip().startswith("*.")
+    name = normalize_name(value.strip()[2:] if wildcard else value, hostname=True)
+    return f"*.{name}" if wildcard else name
 
 
 def _relative_name(value: str) -> str:
@@ -57,6 +65,9 @@ def _spf_term(value: Any) -> SpfTerm:
 
 
 HostName = Annotated[str, AfterValidator(_hostname)]
+CertificateName = Annotated[str, AfterValidator(_certificate_name)]
+MailAddress = Annotated[str, AfterValidator(mail_address)]
+TenantLabel = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 IpNetwork = Annotated[str, AfterValidator(_ip_network)]
 SpfTermText = Annotated[SpfTerm, PlainValidator(_spf_term)]

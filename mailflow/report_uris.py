@@ -58,6 +58,12 @@ def _mailto(address: str, value: str) -> str:
         raise ValueError(f"{quote(value)}: the domain {error}") from None
 
 
+def mail_address(value: str) -> str:
+    """An e-mail address (``local-part@domain``), held to the rules of a mailto: URI's address;
+    returns it with the domain as an A-label. Raises ``ValueError`` saying what is wrong."""
+    return _mailto(value.strip(), value).removeprefix("mailto:")
+
+
 def _https(value: str) -> str:
     parts = _HTTPS.fullmatch(value)
     if parts is None:

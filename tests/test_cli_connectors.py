@@ -12,8 +12,9 @@ def test_connectors_prints_the_script_and_warns_on_stderr(capsys: pytest.Capture
     assert main(["connectors", str(SEED_STACK)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("# Exchange Online connectors")
-    assert "New-InboundConnector -Name 'mailflow contoso.com from Example filtering service'" in out
+    assert "New-InboundConnector -Name 'mailflow from Example filtering service'" in out
     assert "New-OutboundConnector" not in out
+    assert "Set-AcceptedDomain -Identity 'contoso.com' -DomainType Authoritative" in out
     assert "warning: mailflow:domains[0].onPremises.smartHost: is not set" in err
 
 

@@ -1,0 +1,40 @@
+# Exchange Online connectors of the mail domains planned by mailflow.
+# Run in Exchange Online PowerShell after Connect-ExchangeOnline. Each connector is created
+# when missing and set to the same values when present, so running this again changes nothing.
+# Values without a note are fixed by the connector's purpose.
+
+# adatum.com: outbound connector for mail to mailboxes on the on-premises servers
+#   -CloudServicesMailEnabled: as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and Exchange Online one organisation
+#   -SmartHosts: mailflow:domains[0].onPremises.mxHost (onPremises.smartHost is unset)
+#   -TlsDomain: mailflow:domains[0].onPremises.mxHost (onPremises.smartHost is unset)
+#   -RecipientDomains: mailflow:domains[0].name
+#   -RouteAllMessagesViaOnPremises: mailflow:domains[0].exchangeOnline.centralizedMailTransport (default false)
+$wizard = Get-OutboundConnector | Where-Object { $_.ConnectorType -eq 'OnPremises' -and $_.Name -notlike 'mailflow *' }
+if ($wizard) {
+    Write-Warning ('mailflow to on-premises: not made, the tenant has its own on-premises connector ' + ($wizard.Name -join ', ') + '; set onPremises.hybridWizard: true if the wizard keeps it')
+} else {
+    if (-not (Get-OutboundConnector -Identity 'mailflow to on-premises' -ErrorAction SilentlyContinue)) {
+        New-OutboundConnector -Name 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
+    } else {
+        Set-OutboundConnector -Identity 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
+    }
+}
+
+# adatum.com: inbound connector for mail the on-premises servers send through Exchange Online
+#   -CloudServicesMailEnabled: as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and Exchange Online one organisation
+#   -SenderIPAddresses: mailflow:domains[0].onPremises.ips (onPremises.certificateName is unset)
+#   -EFSkipLastIP: on by default where the MX points to on-premises (mailflow:domains[0].onPremises.enhancedFiltering is unset)
+#   -EFUsers: everyone (mailflow:domains[0].onPremises.enhancedFilteringUsers is unset)
+$wizard = Get-InboundConnector | Where-Object { $_.ConnectorType -eq 'OnPremises' -and $_.Name -notlike 'mailflow *' }
+if ($wizard) {
+    Write-Warning ('mailflow from on-premises: not made, the tenant has its own on-premises connector ' + ($wizard.Name -join ', ') + '; set onPremises.hybridWizard: true if the wizard keeps it')
+} else {
+    if (-not (Get-InboundConnector -Identity 'mailflow from on-premises' -ErrorAction SilentlyContinue)) {
+        New-InboundConnector -Name 'mailflow from on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -SenderDomains @('*') -SenderIPAddresses @('198.51.100.10','198.51.100.11') -EFSkipLastIP $true -EFUsers $null
+    } else {
+        Set-InboundConnector -Identity 'mailflow from on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -SenderDomains @('*') -SenderIPAddresses @('198.51.100.10','198.51.100.11') -EFSkipLastIP $true -EFUsers $null
+    }
+}
+
+# adatum.com: accepted domain type, mailflow:domains[0].exchangeOnline.directorySync (default true): on-premises recipients are known to Exchange Online
+Set-AcceptedDomain -Identity 'adatum.com' -DomainType Authoritative
