@@ -1,10 +1,12 @@
 """Command line: ``mailflow plan`` prints the records a stack plans, ``mailflow connectors`` the
-Exchange Online connector script, ``mailflow check`` compares live DNS with the plan, ``mailflow
-tenant`` reads the values Microsoft assigned from the tenant.
+Exchange Online connector script (``connectors export`` the script that reads them back, ``connectors
+diff`` compares that export with the plan), ``mailflow check`` compares live DNS with the plan,
+``mailflow tenant`` reads the values Microsoft assigned from the tenant.
 
 Exit status, the same for every command: 0 done (in sync; warnings allowed), 1 drift (``check``,
-``tenant pull --check``), 2 config problems, 3 a source could not be read (DNS for ``check``, the
-tenant for ``tenant pull``) and nothing else was wrong, 4 usage (a bad argument)."""
+``connectors diff``, ``tenant pull --check``), 2 config problems (a broken export file among them),
+3 a source could not be read (DNS for ``check``, the tenant for ``tenant pull``) and nothing else
+was wrong, 4 usage (a bad argument)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
@@ -25,10 +27,17 @@ from mailflow.resolvers import LiveResolver, Nameserver, Resolver
 from mailflow.stackfile import read_stack_file
 from mailflow.tenant import TENANT_FILE_KEY
 
+if TYPE_CHECKING:
+    from mailflow.live_connectors import LiveTenant
+
 EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 4
 MAX_QUERY_SECONDS = 60.0
 CHECK_BUDGET_SECONDS = 60.0
 """How long `check` asks DNS by default; a large stack may need a larger --budget."""
+CONNECTORS_USAGE = """mailflow connectors STACKFILE [--strict]
+       mailflow connectors export [--output FILE]
+       mailflow connectors diff STACKFILE LIVE.json [--tenant NAME] [--format {table,json}]"""
+"""A stack file named ``export`` or ``diff`` is given as ``./export``."""
 STRICT_HELP = (
     "refuse values Microsoft assigns that are derived rather than read from the tenant file or set "
     "in config (as mailflow:strict: true does)"
@@ -130,14 +139,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
     connectors = commands.add_parser(
-        "connectors", help="print the Exchange Online PowerShell script for the stack's connectors"
+        "connectors",
+        help="print the Exchange Online PowerShell script for the stack's connectors; "
+        "`connectors export` and `connectors diff` compare them with the tenant's",
+        usage=CONNECTORS_USAGE,
     )
     connectors.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    connectors.set_defaults(action="script")
     connectors.add_argument(
         "--strict",
         action="store_true",
         help="treat missing values (e.g. onPremises.smartHost) as errors, and "
         + STRICT_HELP.removeprefix("refuse "),
+    )
+    connectors.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove the connectors named 'mailflow …' that the plan no longer has",
     )
     check = commands.add_parser(
         "check", help="compare live DNS with the plan (exit 1 on drift, 3 on DNS failures)"
@@ -173,6 +191,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     _tenant_parser(commands)
     return parser
+
+
+def _connector_actions_parser() -> argparse.ArgumentParser:
+    """``mailflow connectors export`` and ``mailflow connectors diff``, beside the plain
+    ``mailflow connectors STACKFILE`` (``main`` tells them apart by the word after ``connectors``)."""
+    from mailflow.live_connectors import DEFAULT_EXPORT
+
+    parser = _Parser(prog="mailflow connectors")
+    parser.set_defaults(command="connectors", strict=False)
+    actions = parser.add_subparsers(dest="action", required=True)
+    export = actions.add_parser(
+        "export",
+        help="print the read-only Exchange Online PowerShell that exports the tenant's connectors, "
+        "ARC trusted sealers and accepted domains",
+    )
+    export.add_argument("--output", default=DEFAULT_EXPORT, help="the file the script writes")
+    diff = actions.add_parser("diff", help="compare the export with the stack's connectors (exit 1 on drift)")
+    diff.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    diff.add_argument("live", type=Path, metavar="LIVE.json", help="the file the export script wrote")
+    diff.add_argument(
+        "--tenant",
+        metavar="NAME",
+        help="the planned tenant (exchangeOnline.tenant) the export is of; needed when the stack "
+        "plans several",
+    )
+    diff.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["connectors"] and arguments[1:2] in (["export"], ["diff"]):
+        return _connector_actions_parser().parse_args(arguments[1:])
+    return parser.parse_args(arguments)
 
 
 def _tenant_parser(commands: Any) -> None:
@@ -213,11 +265,30 @@ def _resolver(args: argparse.Namespace) -> Resolver | None:
     return LiveResolver(args.nameserver, args.timeout) if args.live_spf else None
 
 
-def _connectors(plan: StackPlan) -> int:
+def _connectors(plan: StackPlan, prune: bool) -> int:
     from mailflow.connectors import render_script
 
-    sys.stdout.write(render_script(plan.connectors))
+    sys.stdout.write(render_script(plan.connectors, prune))
     return EXIT_OK
+
+
+def _connectors_diff(args: argparse.Namespace, plan: StackPlan, live: LiveTenant) -> int:
+    from mailflow.connector_diff import (
+        TenantChoiceError,
+        diff_tenant,
+        planned_tenant,
+        report_json,
+        report_table,
+    )
+
+    try:
+        tenant = planned_tenant(plan.connectors, args.tenant)
+    except TenantChoiceError as error:
+        print(f"mailflow connectors diff: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    diff = diff_tenant(tenant, live)
+    sys.stdout.write(report_json(diff) if args.format == "json" else report_table(diff))
+    return EXIT_DRIFT if diff.drift else EXIT_OK
 
 
 def _check(args: argparse.Namespace, plan: StackPlan) -> int:
@@ -266,9 +337,15 @@ def _tenant(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command == "plan" and not args.live_spf and args.nameserver:
         parser.error("plan: --nameserver is only used with --live-spf")
+    if args.command == "connectors" and args.action == "export":
+        from mailflow.live_connectors import export_script
+
+        sys.stdout.write(export_script(args.output))
+        return EXIT_OK
+    live: LiveTenant | None = None
     try:
         if args.command == "tenant":
             return _tenant(args)
@@ -281,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "check" and args.tenant and plan.tenant_file is None:
             raise ConfigError([Problem(TENANT_FILE_KEY, "is required by check --tenant")])
+        if args.command == "connectors" and args.action == "diff":
+            from mailflow.live_connectors import read_live_export
+
+            live = read_live_export(args.live)
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return EXIT_CONFIG
@@ -291,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(args, plan)
     if args.command == "connectors":
-        return _connectors(plan)
+        return _connectors(plan, args.prune) if live is None else _connectors_diff(args, plan, live)
     output = RENDERERS[args.format](plan)
     sys.stdout.write(output)
     return EXIT_OK

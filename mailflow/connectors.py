@@ -19,8 +19,12 @@ from mailflow.topology import third_party_sends_outbound
 if TYPE_CHECKING:
     from mailflow.plan import DomainPlan
 
+NAME_PREFIX = "mailflow "
+"""Every connector mailflow plans is named so: the script and ``connectors diff`` tell its own
+connectors from those of the wizard or an admin by it."""
 MAX_NAME_LENGTH = 64
 """Exchange Online refuses longer connector names."""
+WIZARD_FOUND = "not made, the tenant has its own on-premises connector "
 HYBRID_HEADERS = (
     "as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and "
     "Exchange Online one organisation"
@@ -173,7 +177,7 @@ def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> Conn
 def connector_name(label: str) -> str:
     """``mailflow from Example filtering service``. A name over Exchange Online's limit is cut and
     ends in a digest of the whole name, so that it stays distinct and stable."""
-    name = f"mailflow {' '.join(label.split())}"
+    name = NAME_PREFIX + " ".join(label.split())
     if len(name) <= MAX_NAME_LENGTH:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
@@ -868,10 +872,9 @@ def _connector_lines(connector: Connector) -> list[str]:
     return [
         *lines,
         f"$wizard = Get-{cmdlet} | Where-Object {{ $_.ConnectorType -eq 'OnPremises' -and "
-        "$_.Name -notlike 'mailflow *' }",
+        f"$_.Name -notlike '{NAME_PREFIX}*' }}",
         "if ($wizard) {",
-        f"    Write-Warning ({quote(f'{connector.name}: not made, the tenant has its own on-premises connector ')}"
-        " + ($wizard.Name -join ', ')"
+        f"    Write-Warning ({quote(f'{connector.name}: {WIZARD_FOUND}')} + ($wizard.Name -join ', ')"
         f" + {quote('; set onPremises.hybridWizard: true if the wizard keeps it')})",
         "} else {",
         *(f"    {line}" for line in upsert),
@@ -885,7 +888,7 @@ def _prune_lines(tenant: TenantConnectors) -> list[str]:
         planned = ",".join(quote(c.name) for c in tenant.connectors if c.direction == direction) or "''"
         cmdlet = f"{direction}Connector"
         lines.append(
-            f"Get-{cmdlet} | Where-Object {{ $_.Name -like 'mailflow *' -and "
+            f"Get-{cmdlet} | Where-Object {{ $_.Name -like '{NAME_PREFIX}*' -and "
             f"$_.Name -notin @({planned}) }} | "
             f"ForEach-Object {{ Remove-{cmdlet} -Identity $_.Identity -Confirm:$false }}"
         )

@@ -23,3 +23,12 @@ def test_strict_turns_missing_values_into_exit_2(capsys: pytest.CaptureFixture[s
     out, err = capsys.readouterr()
     assert out == ""
     assert "mailflow:domains[0].onPremises.smartHost: is not set" in err
+
+
+def test_prune_is_asked_for_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectors", str(SEED_STACK)]) == 0
+    assert "Remove-InboundConnector" not in capsys.readouterr().out
+    assert main(["connectors", str(SEED_STACK), "--prune"]) == 0
+    out = capsys.readouterr().out
+    assert "Where-Object { $_.Name -like 'mailflow *' -and $_.Name -notin @(" in out
+    assert "ForEach-Object { Remove-InboundConnector -Identity $_.Identity -Confirm:$false }" in out

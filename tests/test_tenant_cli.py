@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tree_sitter_powershell
 import yaml
 from azure.core.credentials import AccessToken
 from conftest import SEED_DOMAIN
 from graph_replay import GraphReplay, Reply
-from tree_sitter import Language, Parser
+from powershell_syntax import commands, powershell_tree
 
 import mailflow.graph
 from mailflow.cli import main
@@ -235,17 +234,6 @@ def test_a_write_cut_short_leaves_the_old_file(
         main(["tenant", "pull", str(project)])
     assert tenant_file(project).read_text() == before
     assert sorted(p.name for p in tenant_file(project).parent.iterdir()) == ["test.yaml"]
-
-
-def powershell_tree(source: str) -> Any:
-    return Parser(Language(tree_sitter_powershell.language())).parse(source.encode())
-
-
-def commands(node: Any) -> list[str]:
-    found = [node.text.decode()] if node.type == "command_name" else []
-    for child in node.children:
-        found.extend(commands(child))
-    return found
 
 
 def test_script_is_valid_powershell_that_only_reads(
