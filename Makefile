@@ -16,9 +16,10 @@ PULUMI_PATH = $$(scripts/install-pulumi.sh):$$PATH
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# Both locks carry hashes, so pip checks every download; the package itself goes in editable.
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -37,7 +38,7 @@ test: $(STAMP) pulumi
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check mailflow tests bench __main__.py
+	$(BIN)/ruff check mailflow tests bench scripts __main__.py
 	$(BIN)/mypy
 
 # Every benchmark of docs/BENCHMARKS.md, one table; BENCH_ARGS narrows it (see python -m bench -h).
@@ -45,9 +46,11 @@ bench: $(STAMP) pulumi
 	scripts/install-system-deps.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Re-pin every dependency (needs uv: pip install uv).
+# Re-pin every dependency, with hashes (needs uv: pip install uv): what the package needs to run
+# with both provider SDKs, then the dev group constrained by it.
 lock:
-	uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra cloudflare --extra azure --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile --group dev -c requirements.lock --generate-hashes --python-version 3.11 -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) out .pulumi-state

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mailflow import __version__
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
@@ -116,6 +117,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mailflow", description="Plan the DNS records of Microsoft 365 mail flow.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="print the records a stack file plans")
     plan.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
