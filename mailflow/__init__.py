@@ -19,11 +19,13 @@ _EXPORTS = {
     "DomainPlan": "mailflow.plan",
     "render_script": "mailflow.connectors",
     "MailFlowDomain": "mailflow.components",
+    "MailFlowDomainArgs": "mailflow.components",
 }
 __all__ = [
     "ConfigError",
     "DomainPlan",
     "MailFlowDomain",
+    "MailFlowDomainArgs",
     "Problem",
     "StackPlan",
     "__version__",
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from mailflow.components import MailFlowDomain
+    from mailflow.components import MailFlowDomain, MailFlowDomainArgs
     from mailflow.connectors import render_script
     from mailflow.errors import ConfigError, Problem
     from mailflow.plan import DomainPlan, StackPlan, plan_stack

@@ -1,21 +1,36 @@
-"""Pulumi components: a ``MailFlowDomain`` per domain, with the third-party front, Exchange
-Online middle and on-premises back as child components, so that ``pulumi preview`` shows the
-topology as a tree.
+"""Pulumi components: ``MailFlowDomain``, the DNS records of one mail domain, with the third-party
+front, Exchange Online middle and on-premises back as child components, so that ``pulumi preview``
+shows the topology as a tree. The stack program registers one per domain; any Pulumi program can
+add its own beside its own resources.
 
-``mailflow:resourceTree`` chooses how much of that tree a stack registers (``ResourceTree``):
-every resource carries aliases for its place in the other two shapes, so switching an existing
-stack between them moves resources in state without recreating a single record."""
+The tree shape (``ResourceTree``) chooses how much of that tree is registered: every record
+carries aliases for its place in the other shapes, relative to the component's own parent, so
+switching shapes moves records in state without recreating a single one."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeAlias, get_args
 
 import pulumi
 
+from mailflow.config import Domain
+from mailflow.errors import ConfigError, Problem
 from mailflow.groups import RecordGroup
-from mailflow.plan import DomainPlan
-from mailflow.settings import RESOURCE_TREES, ResourceTree
-from mailflow.targets import Target
+from mailflow.plan import DomainPlan, plan_stack
+from mailflow.settings import (
+    RESOURCE_TREES,
+    TSIG_SECRET,
+    AzureSettings,
+    CloudflareSettings,
+    ResourceTree,
+    Rfc2136Settings,
+    ZoneFileSettings,
+)
+from mailflow.stackfile import Secret, with_files
+from mailflow.targets import Target, TargetInputs, load_target
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
 
 DOMAIN_TYPE = "mailflow:index:MailFlowDomain"
@@ -25,16 +40,14 @@ PART_TYPES = {
     ON_PREMISES_PART: "mailflow:index:OnPremises",
 }
 
-
-class TopologyPart(pulumi.ComponentResource):
-    """One side of the topology and the records that serve it."""
-
-    def __init__(self, part: str, domain: str, opts: pulumi.ResourceOptions) -> None:
-        super().__init__(PART_TYPES[part], part_name(domain, part), None, opts)
+ComponentTree = Literal["parts", "domain"]
+"""The tree shapes that have a ``MailFlowDomain``; ``flat`` registers none (``register_flat``)."""
+TargetSettingsModel = ZoneFileSettings | CloudflareSettings | AzureSettings | Rfc2136Settings
 
 
-def part_name(domain: str, part: str) -> str:
-    return f"{domain}/{part}"
+class ConfigRunError(ConfigError, pulumi.RunError):
+    """Config problems met by a Pulumi program: every one with its config path, as ``mailflow plan``
+    reports them. Being a ``RunError``, it stops the program without a traceback."""
 
 
 def domain_outputs(plan: DomainPlan) -> dict[str, Any]:
@@ -49,92 +62,236 @@ def domain_outputs(plan: DomainPlan) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class PlannedDomain:
+    """A domain the gate has planned, and how to publish it. ``MailFlowDomainArgs.planned`` makes
+    one; the stack program makes one per domain of the stack it planned as a whole, which spares
+    planning each domain twice and lets every record wait for the stack's ``guard``."""
+
+    plan: DomainPlan
+    target: Target
+    resource_tree: ResourceTree = "parts"
+    production: bool = False
+    """Protect MX and SPF records (Pulumi refuses to delete them until unprotected)."""
+    guard: pulumi.Resource | None = None
+    """The destructive-change guard every record resource depends on (``mailflow.guard``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailFlowDomainArgs:
+    """What a ``MailFlowDomain`` publishes: one domain's config and the target's settings, with
+    the keys and values of a stack's ``mailflow:*`` config, checked by the same gate."""
+
+    domain: Mapping[str, Any] | Domain
+    """One entry of ``mailflow:domains`` (its camelCase keys), or a ``Domain`` model."""
+    target: Mapping[str, Any] | TargetSettingsModel = field(default_factory=ZoneFileSettings)
+    """``mailflow:target``: ``{"kind": "cloudflare"}``, ``{"kind": "azure", …}``, …"""
+    resource_tree: ComponentTree = "parts"
+    production: bool = False
+    """``mailflow:production``: protect the MX and SPF records from deletion."""
+    strict: bool = False
+    """``mailflow:strict``: refuse values Microsoft assigns that had to be derived."""
+    tenant_file: str | None = None
+    """``mailflow:tenantFile``, relative to the project directory."""
+    zone_id: pulumi.Input[str] | None = None
+    """cloudflare: the zone, such as ``zone.id`` of a ``cloudflare.Zone`` (else the target's or the
+    domain's ``zoneId``, else the zone of the domain's name)."""
+    resource_group_name: pulumi.Input[str] | None = None
+    """azure: the resource group holding the zone, instead of the target's ``resourceGroupName``."""
+    tsig_secret: pulumi.Input[str] | None = None
+    """rfc2136: the TSIG secret (base64), such as ``pulumi.Config().require_secret(…)``; it is
+    registered as a secret whatever it is given as."""
+
+    def planned(self) -> PlannedDomain:
+        """The domain through the gate, or ``ConfigRunError`` with every problem found."""
+        problems = self._input_problems()
+        try:
+            plan = plan_stack(with_files(self._config(), Path.cwd()))
+        except ConfigError as error:
+            raise ConfigRunError([*problems, *error.problems]) from None
+        (domain,) = plan.domains
+        if self.zone_id is not None and domain.place.zone_id is not None:
+            problems.append(Problem("zone_id", "is given, and so is a zoneId in the config: keep one"))
+        if problems:
+            raise ConfigRunError(problems)
+        inputs = TargetInputs(self.zone_id, self.resource_group_name, self.tsig_secret)
+        return PlannedDomain(domain, load_target(plan.settings, inputs), self.resource_tree, self.production)
+
+    def _target(self) -> dict[str, Any]:
+        if isinstance(self.target, Mapping):
+            return dict(self.target)
+        return self.target.model_dump(by_alias=True, exclude_none=True)
+
+    def _config(self) -> dict[str, Any]:
+        """The args as the ``mailflow`` namespace of a stack config. An Input known only once
+        resources exist (an Output) is checked for presence alone: it stands in as its name."""
+        target = self._target()
+        if self.resource_group_name is not None:
+            given = self.resource_group_name
+            target["resourceGroupName"] = given if isinstance(given, str) else "resource_group_name"
+        values: dict[str, Any] = {
+            "domains": [self.domain],
+            "target": target,
+            "resourceTree": self.resource_tree,
+            "production": self.production,
+            "strict": self.strict,
+        }
+        if self.tenant_file is not None:
+            values["tenantFile"] = self.tenant_file
+        if self.tsig_secret is not None:
+            values[TSIG_SECRET] = Secret(self.tsig_secret if isinstance(self.tsig_secret, str) else None)
+        return values
+
+    def _input_problems(self) -> list[Problem]:
+        """Args that have no stack config key, checked against the target they serve."""
+        kind = self._target().get("kind", "zonefile")
+        problems = []
+        if self.resource_tree not in get_args(ComponentTree):
+            problems.append(
+                Problem("resource_tree", f"'{self.resource_tree}' is not one of: parts or domain")
+            )
+        for arg, value, used_by in (
+            ("zone_id", self.zone_id, "cloudflare"),
+            ("resource_group_name", self.resource_group_name, "azure"),
+        ):
+            if value is not None and kind != used_by:
+                problems.append(Problem(arg, f"is only used by the {used_by} target, not {kind}"))
+        if self.resource_group_name is not None and "resourceGroupName" in self._target():
+            problems.append(
+                Problem("resource_group_name", "is given, and so is the target's resourceGroupName: keep one")
+            )
+        return problems
+
+
+class TopologyPart(pulumi.ComponentResource):
+    """One side of the topology and the records that serve it."""
+
+    def __init__(self, part: str, name: str, opts: pulumi.ResourceOptions) -> None:
+        super().__init__(PART_TYPES[part], name, None, opts)
+
+
+def part_name(name: str, part: str) -> str:
+    return f"{name}/{part}"
+
+
+Parent: TypeAlias = pulumi.Resource | pulumi.Output[str] | None
+"""A resource's parent in some tree shape: a component registered by this run, else the URN it
+would have, or None for the top of the stack."""
+
+
 class _Parents:
-    """A domain's possible parents of a resource in each tree shape: the components this run
-    registers, else the URNs they would have (plain text, as aliases take them)."""
+    """The parents of a domain's resources in each tree shape. ``base`` is the parent of the
+    ``MailFlowDomain`` (None: the stack), which is the records' parent in the flat shape."""
 
-    def __init__(self, domain: str, component: pulumi.Resource | None) -> None:
-        self.domain_name = domain
-        self.stack_prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
-        self.domain: pulumi.Resource | str = component or f"{self.stack_prefix}{DOMAIN_TYPE}::{domain}"
-        self.parts: dict[str, pulumi.Resource | str] = {}
+    def __init__(self, name: str, base: pulumi.Resource | None, component: MailFlowDomain | None) -> None:
+        self.name = name
+        self.base = base
+        self.domain: pulumi.Resource | pulumi.Output[str] = (
+            component if component is not None else pulumi.create_urn(name, DOMAIN_TYPE, parent=base)
+        )
+        self.parts: dict[str, pulumi.Resource | pulumi.Output[str]] = {}
 
-    def part(self, part: str) -> pulumi.Resource | str:
+    def part(self, part: str) -> pulumi.Resource | pulumi.Output[str]:
         if part not in self.parts:
-            name = part_name(self.domain_name, part)
-            self.parts[part] = f"{self.stack_prefix}{DOMAIN_TYPE}${PART_TYPES[part]}::{name}"
+            name = part_name(self.name, part)
+            self.parts[part] = pulumi.create_urn(name, PART_TYPES[part], parent=self.domain)
         return self.parts[part]
 
-    def of(self, tree: ResourceTree, group_part: str) -> pulumi.Resource | str | None:
-        """The parent in ``tree`` of a resource serving ``group_part`` (None: the stack)."""
+    def of(self, tree: ResourceTree, group_part: str) -> Parent:
+        """The parent in ``tree`` of a resource serving ``group_part``."""
         if tree == "flat":
-            return None
+            return self.base
         if tree == "parts" and group_part != DOMAIN_PART:
             return self.part(group_part)
         return self.domain
 
-
-def _aliases(parents: _Parents, tree: ResourceTree, group_part: str) -> list[pulumi.Alias]:
-    """The resource's URNs in the other tree shapes, where its parent differs from this one."""
-    current = parents.of(tree, group_part)
-    others: dict[int, pulumi.Resource | str | None] = {}
-    for shape in RESOURCE_TREES:
-        parent = parents.of(shape, group_part)
-        if parent is not current:
-            others[id(parent)] = parent
-    return [pulumi.Alias(parent=parent) for parent in others.values()]
-
-
-def register_domain(
-    plan: DomainPlan,
-    target: Target,
-    tree: ResourceTree = "parts",
-    protect_routing: bool = False,
-    guard: pulumi.Resource | None = None,
-) -> dict[str, Any]:
-    """Register one domain's resources in the ``tree`` shape, each after the ``guard``; return its
-    stack outputs."""
-    groups = plan.groups
-    component = MailFlowDomain(plan) if tree != "flat" else None
-    parents = _Parents(plan.domain, component)
-    if tree == "parts" and component is not None:
-        for part in sorted({group.part for group in groups} - {DOMAIN_PART}):
-            parents.parts[part] = TopologyPart(part, plan.domain, pulumi.ResourceOptions(parent=component))
-    for group in groups:
-        _register_group(plan, target, group, parents, tree, protect_routing, guard)
-    outputs = domain_outputs(plan)
-    if component is not None:
-        component.finish(outputs)
-    return outputs
+    def aliases(self, tree: ResourceTree, group_part: str) -> list[pulumi.Alias]:
+        """The resource's places in the other tree shapes, where its parent differs from this one."""
+        current = self.of(tree, group_part)
+        others: dict[int, Parent] = {}
+        for shape in RESOURCE_TREES:
+            parent = self.of(shape, group_part)
+            if parent is not current:
+                others[id(parent)] = parent
+        return [pulumi.Alias(parent=parent) for parent in others.values()]
 
 
-def _register_group(
-    plan: DomainPlan,
-    target: Target,
-    group: RecordGroup,
-    parents: _Parents,
-    tree: ResourceTree,
-    protect_routing: bool,
-    guard: pulumi.Resource | None,
-) -> None:
-    parent = parents.of(tree, group.part)
-    options = pulumi.ResourceOptions(
-        parent=parent if isinstance(parent, pulumi.Resource) else None,
-        protect=protect_routing and group.carries_mail_routing,
-        import_=plan.place.import_ids.get(group.name),
-        aliases=_aliases(parents, tree, group.part),
-        depends_on=[guard] if guard is not None else None,
-    )
-    target.register(plan, group, options)
+def _register_records(domain: PlannedDomain, parents: _Parents) -> None:
+    """Register each record group of the domain under its parent in the domain's tree shape."""
+    tree = domain.resource_tree
+    for group in domain.plan.groups:
+        parent = parents.of(tree, group.part)
+        assert not isinstance(parent, pulumi.Output), "the components of the tree shape are registered"
+        options = pulumi.ResourceOptions(
+            parent=parent,
+            # None inherits the component's own ``protect`` option.
+            protect=True if domain.production and group.carries_mail_routing else None,
+            import_=domain.plan.place.import_ids.get(group.name),
+            aliases=parents.aliases(tree, group.part),
+            depends_on=[domain.guard] if domain.guard is not None else None,
+        )
+        domain.target.register(domain.plan, group, options)
+
+
+def register_flat(domain: PlannedDomain) -> None:
+    """The flat tree shape: the domain's records at the top of the stack, with no component
+    (each component is an engine step and a state write, which large stacks feel)."""
+    _register_records(domain, _Parents(domain.plan.domain, None, None))
+
+
+def _parts(groups: Iterable[RecordGroup]) -> list[str]:
+    """The topology sides that hold resources: only those become components."""
+    return sorted({group.part for group in groups} - {DOMAIN_PART})
 
 
 class MailFlowDomain(pulumi.ComponentResource):
-    """The DNS records of one mail domain, published through the stack's target."""
+    """The DNS records of one mail domain, published to the target its args name.
 
-    def __init__(self, plan: DomainPlan, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(DOMAIN_TYPE, plan.domain, None, opts)
+    Providers come through ``opts`` (``provider=`` or ``providers=``) and reach every record,
+    since each is a child of this component or of its sides."""
 
-    def finish(self, outputs: dict[str, Any]) -> None:
-        """Register the summary outputs. The record list is exported once, by the stack; kept on
-        every component too it would double the state that the engine writes after each step."""
+    topology: str
+    spf: str
+    """The SPF record's text."""
+    spf_lookups: int
+    exo_mx_host: str
+    """The Exchange Online MX host of the domain."""
+    relay_host: str | None
+    """Where a third-party service in front relays inbound mail (None without one)."""
+    records: list[dict[str, Any]]
+    """Every record as ``{name, type, ttl, value}``, as ``mailflow plan --format json`` prints it."""
+
+    def __init__(
+        self,
+        name: str,
+        args: MailFlowDomainArgs | PlannedDomain,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # Planned before anything is registered, so that bad args leave no component behind.
+        warnings: tuple[Problem, ...] = ()
+        if isinstance(args, MailFlowDomainArgs):
+            domain = args.planned()
+            warnings = domain.plan.warnings
+        else:  # the stack program, which logs the warnings of the whole stack itself
+            domain = args
+        if domain.resource_tree == "flat":
+            raise ValueError("the flat tree shape has no MailFlowDomain: use register_flat")
+        super().__init__(DOMAIN_TYPE, name, None, opts)
+        for warning in warnings:
+            pulumi.log.warn(str(warning), resource=self)
+        parents = _Parents(name, opts.parent if opts is not None else None, self)
+        if domain.resource_tree == "parts":
+            for part in _parts(domain.plan.groups):
+                side = TopologyPart(part, part_name(name, part), pulumi.ResourceOptions(parent=self))
+                parents.parts[part] = side
+        _register_records(domain, parents)
+        outputs = domain_outputs(domain.plan)
+        self.topology = outputs["topology"]
+        self.spf = outputs["spf"]
+        self.spf_lookups = outputs["spfLookups"]
+        self.exo_mx_host = outputs["exoMxHost"]
+        self.relay_host = outputs["relayHost"]
+        self.records = outputs["records"]
+        # The record list stays out of state: every step rewrites the whole state file, and a
+        # copy per component would double it (the stack exports the records once).
         self.register_outputs({key: value for key, value in outputs.items() if key != "records"})

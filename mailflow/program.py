@@ -1,5 +1,5 @@
-"""The Pulumi program: stack config -> the plan (the same gate as the command line) -> each
-domain's resources, in the stack's ``mailflow:resourceTree`` shape."""
+"""The Pulumi program: stack config -> the plan (the same gate as the command line) -> a
+``MailFlowDomain`` per domain, or its bare records in the ``flat`` ``mailflow:resourceTree``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from mailflow.components import register_domain
+from mailflow.components import ConfigRunError, MailFlowDomain, PlannedDomain, domain_outputs, register_flat
 from mailflow.connectors import render_script
 from mailflow.errors import ConfigError
 from mailflow.guard import ChangeGuard
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
+from mailflow.settings import TSIG_SECRET, StackSettings
 from mailflow.stackfile import Secret, decoded, with_files
-from mailflow.targets import Target, load_target
+from mailflow.targets import Target, TargetInputs, load_target
 from mailflow.validation import NAMESPACE
 
 
@@ -45,6 +46,13 @@ def change_guard(plan: StackPlan, target: Target) -> ChangeGuard:
     return ChangeGuard(placements, routing, plan.settings.max_delete_share)
 
 
+def target_inputs(settings: StackSettings) -> TargetInputs:
+    """The stack's TSIG secret, which only the rfc2136 target takes (the gate checked it)."""
+    if settings.target.kind != "rfc2136":
+        return TargetInputs()
+    return TargetInputs(tsig_secret=pulumi.Config(NAMESPACE).require_secret(TSIG_SECRET))
+
+
 def run() -> dict[str, Any]:
     """Register every domain's resources and export their outputs (the per-domain ones are also
     returned, for tests) and the Exchange Online connector script.
@@ -54,16 +62,19 @@ def run() -> dict[str, Any]:
         with without_gc_pauses():
             plan = plan_stack(with_files(config_values(), Path.cwd()))
     except ConfigError as error:
-        raise pulumi.RunError(error.report()) from None
+        raise ConfigRunError(error.problems) from None
     for warning in plan.warnings:
         pulumi.log.warn(str(warning))
     settings = plan.settings
-    target = load_target(settings)
+    target = load_target(settings, target_inputs(settings))
     guard = change_guard(plan, target)
-    outputs = {
-        domain.domain: register_domain(domain, target, settings.resource_tree, settings.production, guard)
-        for domain in plan.domains
-    }
+    for domain in plan.domains:
+        planned = PlannedDomain(domain, target, settings.resource_tree, settings.production, guard)
+        if settings.resource_tree == "flat":
+            register_flat(planned)
+        else:
+            MailFlowDomain(domain.domain, planned)
+    outputs = {domain.domain: domain_outputs(domain) for domain in plan.domains}
     pulumi.export("domains", outputs)
     pulumi.export("connectorScript", render_script(plan.connectors))
     return outputs

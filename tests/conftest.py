@@ -46,6 +46,43 @@ def seed_domain() -> dict[str, Any]:
     return copy.deepcopy(SEED_DOMAIN)
 
 
+SEED_SPF = '"v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"'
+
+
+def seed_cloudflare_records(zone_id: str) -> dict[str, dict[str, Any]]:
+    """The inputs of each Cloudflare record the seed domain registers, by resource name."""
+    common = {"zoneId": zone_id, "ttl": 3600, "comment": "managed by mailflow"}
+    apex = {**common, "name": "contoso.com"}
+    return {
+        "contoso.com/MX/mx1.filter.example.net": {
+            **apex,
+            "type": "MX",
+            "content": "mx1.filter.example.net",
+            "priority": 10,
+        },
+        "contoso.com/MX/mx2.filter.example.net": {
+            **apex,
+            "type": "MX",
+            "content": "mx2.filter.example.net",
+            "priority": 20,
+        },
+        "contoso.com/TXT/spf": {**apex, "type": "TXT", "content": SEED_SPF},
+        "contoso.com/TXT/verification": {**apex, "type": "TXT", "content": '"MS=ms12345678"'},
+        "_dmarc.contoso.com/TXT/dmarc": {
+            **common,
+            "name": "_dmarc.contoso.com",
+            "type": "TXT",
+            "content": '"v=DMARC1; p=quarantine; rua=mailto:dmarc@contoso.com"',
+        },
+        "autodiscover.contoso.com/CNAME": {
+            **common,
+            "name": "autodiscover.contoso.com",
+            "type": "CNAME",
+            "content": "mail.contoso.com",
+        },
+    }
+
+
 def plan_domains(*domains: dict[str, Any]) -> StackPlan:
     return plan_stack({"domains": list(domains)})
 

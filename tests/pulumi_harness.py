@@ -1,18 +1,20 @@
-"""Runs the Pulumi program under Pulumi's mocks and records every registration."""
+"""Runs a Pulumi program (the stack's, or any other) under Pulumi's mocks and records every registration."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from mailflow.guard import GUARD_NAME
 
 STACK = "<stack>"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Registration:
     import_id: str
     inputs: dict[str, Any]
     dependencies: list[str]
+    provider: str
+    """The explicit provider reference (``URN::ID``), empty for the default provider."""
     aliases: list[str]
     """The former parent each alias names: a URN, or ``STACK`` for the top of the stack (aliases
     that keep the current parent, such as a provider SDK's type aliases, are left out)."""
@@ -55,6 +59,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole type chain in front of the type, except
+        for the root stack's children. (Pulumi's mock keeps only the parent's last type and the
+        stack's, so aliases computed from a real URN would not match it.)"""
+        parent_types = parent.split("::")[2] if parent else ROOT_STACK_TYPE
+        qualified = type_ if parent_types == ROOT_STACK_TYPE else f"{parent_types}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
@@ -69,6 +81,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     import_id=request.importId,
                     inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
                     dependencies=list(request.dependencies),
+                    provider=request.provider,
                     aliases=[
                         STACK if a.spec.noParent else a.spec.parentUrn
                         for a in request.aliases
@@ -99,15 +112,37 @@ class ProgramRun:
         return match
 
 
+def run_mocked(
+    body: Callable[[], Any],
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    project: str = "mailflow",
+) -> tuple[list[Registration], dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """Run ``body`` as a Pulumi program under mocks: every registration, what ``body`` returned
+    (its Outputs resolved) and every provider function call."""
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    # A new root stack resource, of this project (made at once, so it needs an event loop).
+    _ensure_event_loop()
+    pulumi.runtime.reset_options()
+    pulumi.runtime.set_mocks(mocks, project=project, stack="test", preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config or {}, secret_keys or [])
+    captured: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        return pulumi.Output.from_input(body() or {}).apply(captured.update)
+
+    program()
+    return monitor.registrations, captured, mocks.calls
+
+
 def run_program(
     values: dict[str, Any], extra_config: dict[str, str] | None = None, secret_keys: list[str] | None = None
 ) -> ProgramRun:
     """Run ``mailflow.program.run`` with ``mailflow:*`` config ``values`` under mocks."""
     from mailflow.program import run
 
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="mailflow", stack="test", preview=False, monitor=monitor)
     # A read tenant file is not config: the program reads it again from ``tenantFile``.
     config = {
         # As Pulumi hands config over: objects as compact JSON with sorted keys.
@@ -118,20 +153,7 @@ def run_program(
         if key != "tenant"
     }
     config.update(extra_config or {})
-    pulumi.runtime.set_all_config(config, secret_keys or [])
-    captured: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def program() -> Any:
-        outputs = run()
-        return pulumi.Output.from_input(outputs).apply(captured.update)
-
-    program()
-    (guard,) = [r for r in monitor.registrations if r.name == GUARD_NAME]
-    others = [r for r in monitor.registrations if r is not guard]
-    return ProgramRun(others, captured, mocks.calls, guard)
-
-
-def resolve(value: Any) -> Any:
-    """The plain value behind an Output (for assertions on component attributes)."""
-    return _sync_await(pulumi.Output.from_input(value).future())
+    registrations, outputs, calls = run_mocked(run, config, secret_keys)
+    (guard,) = [r for r in registrations if r.name == GUARD_NAME]
+    others = [r for r in registrations if r is not guard]
+    return ProgramRun(others, outputs, calls, guard)

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import dns.rdata
+import pulumi
 import pytest
-from conftest import EXAMPLES, ROOT, SEED_DOMAIN, example_values
+from conftest import EXAMPLES, ROOT, SEED_DOMAIN, SEED_SPF, example_values, seed_cloudflare_records
 from pulumi_harness import STACK, run_program
 
 from mailflow.settings import RESOURCE_TREES
 
-SEED_SPF = '"v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"'
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
 AZURE = {"kind": "azure", "resourceGroupName": "rg-dns"}
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
@@ -46,42 +46,7 @@ def inputs(registration: Any) -> dict[str, Any]:
 def test_cloudflare_seed_registers_each_record_with_exact_inputs() -> None:
     run = run_program(seed(CLOUDFLARE))
     records = {r.name: inputs(r) for r in run.of_type(DNS_RECORD)}
-    common = {"zoneId": "zone-1", "ttl": 3600, "comment": "managed by mailflow"}
-    assert records == {
-        "contoso.com/MX/mx1.filter.example.net": {
-            **common,
-            "name": "contoso.com",
-            "type": "MX",
-            "content": "mx1.filter.example.net",
-            "priority": 10,
-        },
-        "contoso.com/MX/mx2.filter.example.net": {
-            **common,
-            "name": "contoso.com",
-            "type": "MX",
-            "content": "mx2.filter.example.net",
-            "priority": 20,
-        },
-        "contoso.com/TXT/spf": {**common, "name": "contoso.com", "type": "TXT", "content": SEED_SPF},
-        "contoso.com/TXT/verification": {
-            **common,
-            "name": "contoso.com",
-            "type": "TXT",
-            "content": '"MS=ms12345678"',
-        },
-        "_dmarc.contoso.com/TXT/dmarc": {
-            **common,
-            "name": "_dmarc.contoso.com",
-            "type": "TXT",
-            "content": '"v=DMARC1; p=quarantine; rua=mailto:dmarc@contoso.com"',
-        },
-        "autodiscover.contoso.com/CNAME": {
-            **common,
-            "name": "autodiscover.contoso.com",
-            "type": "CNAME",
-            "content": "mail.contoso.com",
-        },
-    }
+    assert records == seed_cloudflare_records("zone-1")
 
 
 def test_cloudflare_long_txt_is_sent_as_quoted_255_byte_strings() -> None:
@@ -219,12 +184,12 @@ def test_each_resource_tree_registers_the_same_resources_aliased_to_the_other_sh
     runs = {tree: run_program({**values, "resourceTree": tree}) for tree in RESOURCE_TREES}
     stack_urn = runs["parts"].of_type("mailflow:index:MailFlowDomain")[0].parent
 
-    def engine_urn(urn: str) -> str:
-        # The mock monitor puts the stack's type into its children's URNs; the engine does not.
-        return STACK if urn == stack_urn else urn.replace("pulumi:pulumi:Stack$", "")
+    def as_alias(urn: str) -> str:
+        """A parent as an alias names it: the top of the stack is ``STACK``."""
+        return STACK if urn == stack_urn else urn
 
     parent_in = {
-        tree: {r.name: engine_urn(r.parent) for r in run.registrations if r.custom}
+        tree: {r.name: as_alias(r.parent) for r in run.registrations if r.custom}
         for tree, run in runs.items()
     }
     components = {
@@ -242,7 +207,7 @@ def test_each_resource_tree_registers_the_same_resources_aliased_to_the_other_sh
         assert {r.name: r.inputs for r in resources} == same
         for resource in resources:
             elsewhere = {parent_in[other][resource.name] for other in RESOURCE_TREES}
-            aliases = {engine_urn(alias) for alias in resource.aliases}
+            aliases = {as_alias(alias) for alias in resource.aliases}
             assert aliases == elsewhere - {parent_in[tree][resource.name]}
         assert run.outputs == runs["parts"].outputs
 
@@ -318,7 +283,7 @@ def test_config_error_stops_the_program_before_any_registration() -> None:
         r"is not an IPv4 or IPv6 address",
     ) as caught:
         captured.append(run_program(values))
-    assert type(caught.value).__name__ == "RunError"
+    assert isinstance(caught.value, pulumi.RunError)  # Pulumi prints it without a traceback
     assert captured == []
 
 

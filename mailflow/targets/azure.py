@@ -14,6 +14,7 @@ from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
 from mailflow.settings import AzureSettings, StackSettings
+from mailflow.targets import TargetInputs
 
 METADATA = {"managedBy": "mailflow"}
 
@@ -51,8 +52,9 @@ def relative_to(zone: str, name: str) -> str:
 
 
 class AzureTarget:
-    def __init__(self, settings: AzureSettings) -> None:
+    def __init__(self, settings: AzureSettings, resource_group_name: pulumi.Input[str]) -> None:
         self.settings = settings
+        self.resource_group_name = resource_group_name
 
     def placement(self, domain: DomainPlan) -> str:
         return f"azure {self.settings.resource_group_name}/{domain.place.zone}"
@@ -63,7 +65,7 @@ class AzureTarget:
         dns.RecordSet(
             group.name,
             opts=opts,
-            resource_group_name=self.settings.resource_group_name,
+            resource_group_name=self.resource_group_name,
             zone_name=zone,
             relative_record_set_name=relative_to(zone, first.name),
             record_type=first.type,
@@ -73,6 +75,7 @@ class AzureTarget:
         )
 
 
-def make_target(settings: StackSettings) -> AzureTarget:
+def make_target(settings: StackSettings, inputs: TargetInputs) -> AzureTarget:
     assert isinstance(settings.target, AzureSettings)
-    return AzureTarget(settings.target)
+    given = inputs.resource_group_name
+    return AzureTarget(settings.target, settings.target.resource_group_name if given is None else given)

@@ -16,6 +16,7 @@ from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
 from mailflow.settings import CloudflareSettings, StackSettings
+from mailflow.targets import TargetInputs
 
 COMMENT = "managed by mailflow"
 
@@ -52,17 +53,19 @@ def record_args(record: Record) -> dict[str, Any]:
 
 
 class CloudflareTarget:
-    def __init__(self, settings: CloudflareSettings) -> None:
+    def __init__(self, settings: CloudflareSettings, zone_id: pulumi.Input[str] | None = None) -> None:
         self.settings = settings
+        self.given_zone_id = zone_id
         self._zone_ids: dict[str, pulumi.Input[str]] = {}
 
     def placement(self, domain: DomainPlan) -> str:
         return f"cloudflare zone {domain.place.zone_id or domain.domain}"
 
     def zone_id(self, domain: DomainPlan, parent: pulumi.Resource | None) -> pulumi.Input[str]:
-        """The domain's zone ID, else the target's, else Cloudflare's zone of that name."""
-        known = domain.place.zone_id
-        if known:
+        """The zone ID the program gave, else the domain's, else the target's, else Cloudflare's
+        zone of the domain's name."""
+        known = self.given_zone_id if self.given_zone_id is not None else domain.place.zone_id
+        if known is not None:
             return known
         if domain.domain not in self._zone_ids:
             zone = cloudflare.get_zone_output(
@@ -79,6 +82,6 @@ class CloudflareTarget:
         )
 
 
-def make_target(settings: StackSettings) -> CloudflareTarget:
+def make_target(settings: StackSettings, inputs: TargetInputs) -> CloudflareTarget:
     assert isinstance(settings.target, CloudflareSettings)
-    return CloudflareTarget(settings.target)
+    return CloudflareTarget(settings.target, inputs.zone_id)

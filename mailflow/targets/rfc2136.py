@@ -1,6 +1,7 @@
 """RFC 2136 servers (BIND, Knot, PowerDNS, Windows DNS): one record set per name and type, kept
 by signed dynamic updates from a Pulumi dynamic provider, with ``read`` for drift. The TSIG
-secret is the Pulumi secret ``mailflow:tsigSecret``: encrypted in state, never an output.
+secret comes from the program (the stack's is the Pulumi secret ``mailflow:tsigSecret``):
+encrypted in state, never an output.
 
 Connection settings change in place: a new key is tried before it is relied on, and a record set
 that moves to another server or zone is written there and read back before the old one goes."""
@@ -36,7 +37,7 @@ from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.settings import TSIG_SECRET, Rfc2136Settings, StackSettings
-from mailflow.targets import stack_owner
+from mailflow.targets import TargetInputs, stack_owner
 
 PLACE_INPUTS = ("server", "port", "zone")
 KEY_INPUTS = ("keyName", "keyAlgorithm", TSIG_SECRET)
@@ -154,7 +155,8 @@ class DnsRecordSet(Resource):
 class Rfc2136Target:
     def __init__(self, settings: Rfc2136Settings, secret: pulumi.Input[str]) -> None:
         self.settings = settings
-        self.secret = secret
+        # Secret in state and in every log, however the program holds it.
+        self.secret = pulumi.Output.secret(secret)
 
     def placement(self, domain: DomainPlan) -> str:
         # A move to another server or zone writes there and reads back before deleting here, so
@@ -184,7 +186,7 @@ class Rfc2136Target:
         DnsRecordSet(group.name, self.props(domain, group), opts)
 
 
-def make_target(settings: StackSettings) -> Rfc2136Target:
+def make_target(settings: StackSettings, inputs: TargetInputs) -> Rfc2136Target:
     assert isinstance(settings.target, Rfc2136Settings)
-    secret = pulumi.Config("mailflow").require_secret(TSIG_SECRET)
-    return Rfc2136Target(settings.target, secret)
+    assert inputs.tsig_secret is not None, "the gate refuses an rfc2136 target without its secret"
+    return Rfc2136Target(settings.target, inputs.tsig_secret)

@@ -31,7 +31,7 @@ from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.settings import StackSettings, ZoneFileSettings
-from mailflow.targets import stack_owner
+from mailflow.targets import TargetInputs, stack_owner
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
 # SOA timers: refresh, retry, expire, negative-caching TTL (RFC 1912 §2.2 ranges).
@@ -269,6 +269,6 @@ class ZoneFileTarget:
         ZoneFile(group.name, self.props(domain), opts)
 
 
-def make_target(settings: StackSettings) -> ZoneFileTarget:
+def make_target(settings: StackSettings, inputs: TargetInputs) -> ZoneFileTarget:
     assert isinstance(settings.target, ZoneFileSettings)
     return ZoneFileTarget(settings.target)
