@@ -154,6 +154,12 @@ def relative_name(text: str) -> str:
         ) from None
 
 
+def folded(text: str) -> str:
+    """What two spellings of one name have in common, case and a trailing dot aside: the key
+    under which names written by people and by Microsoft's tools are compared."""
+    return text.strip().lower().rstrip(".")
+
+
 def fqdn(name: str) -> str:
     """The absolute form with a trailing dot, as zone files and the plan's JSON write it."""
     return name if name.endswith(".") else f"{name}."

@@ -14,6 +14,7 @@ from mailflow.errors import ConfigError, Problem
 from mailflow.exo import CMDLETS, exchange_values, read_export
 from mailflow.fields import Cloud
 from mailflow.graph import read_domains
+from mailflow.names import folded
 from mailflow.plan import plan_stack
 from mailflow.stackfile import project_directory, project_path
 from mailflow.tenant import (
@@ -75,7 +76,7 @@ def _exchange(
     entries: dict[str, int] = {}
     problems: list[Problem] = []
     for index, entry in enumerate(export.domains):
-        name = entry.name.strip().lower().rstrip(".")
+        name = folded(entry.name)
         if name in entries:
             problems.append(
                 Problem(f"{label} domains[{index}]", f"'{entry.name}' is also domains[{entries[name]}]")

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Vali
 
 from mailflow.errors import ConfigError, Problem
 from mailflow.fields import Cloud, HostName, Model
-from mailflow.names import service_name
+from mailflow.names import folded, service_name
 from mailflow.stackfile import project_path, read_yaml
 from mailflow.validation import NAMESPACE, problems_from
 
@@ -89,7 +89,7 @@ def _distinct_names(domains: Any) -> Any:
     if isinstance(domains, dict):
         seen: dict[str, str] = {}
         for key in domains:
-            name = str(key).strip().lower().rstrip(".")
+            name = folded(str(key))
             if name in seen:
                 raise ValueError(f"'{key}' and '{seen[name]}' name the same domain")
             seen[name] = str(key)
