@@ -196,10 +196,10 @@ def tenant_findings(plan: DomainPlan) -> list[Finding]:
         findings.append(Finding(domain, apex, "-", "not verified in the tenant"))
     elif "Email" not in tenant.graph.supported_services:
         findings.append(Finding(domain, apex, "-", "Email is not a service of the domain in the tenant"))
-    published = {(r.name, r.type): r.value for r in plan.records}
     target = tenant.graph.cnames.get("autodiscover")
     name = f"autodiscover.{apex}"
-    if target and plan.topology not in ON_PREMISES_TOPOLOGIES and (name, "CNAME") not in published:
+    published = any(r.name == name and r.type == "CNAME" for r in plan.records)
+    if target and plan.topology not in ON_PREMISES_TOPOLOGIES and not published:
         findings.append(
             Finding(domain, name, "CNAME", "tenant expects, stack does not publish", f"{target}.")
         )
