@@ -1,5 +1,15 @@
-"""Pulumi entry point: see mailflow/program.py."""
+"""Pulumi entry point, in two roles. Pulumi runs it as this project's stack program
+(mailflow/program.py); another project that added this repository with `pulumi package add`
+runs it as the plugin serving `MailFlowDomain` (mailflow/provider.py). Only a program is given
+a resource monitor before it starts."""
 
-from mailflow.program import run
+from pulumi.runtime import settings
 
-run()
+if settings.get_monitor() is None:
+    from mailflow.provider import serve
+
+    serve()
+else:
+    from mailflow.program import run
+
+    run()

@@ -5,12 +5,14 @@ add its own beside its own resources.
 
 The tree shape (``ResourceTree``) chooses how much of that tree is registered: every record
 carries aliases for its place in the other shapes, relative to the component's own parent, so
-switching shapes moves records in state without recreating a single one."""
+switching shapes moves records in state without recreating a single one.
 
-from __future__ import annotations
+The annotations are evaluated (no ``from __future__ import annotations``): Pulumi's component
+analyzer reads the outputs declared on ``MailFlowDomain`` to build the package schema that
+other languages use (``mailflow.provider``)."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, get_args
 
@@ -32,6 +34,7 @@ from mailflow.settings import (
 from mailflow.stackfile import Secret, with_files
 from mailflow.targets import Target, TargetInputs, load_target
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
+from mailflow.validation import NAMESPACE
 
 DOMAIN_TYPE = "mailflow:index:MailFlowDomain"
 PART_TYPES = {
@@ -108,7 +111,7 @@ class MailFlowDomainArgs:
         try:
             plan = plan_stack(with_files(self._config(), Path.cwd()))
         except ConfigError as error:
-            raise ConfigRunError([*problems, *error.problems]) from None
+            raise ConfigRunError([*problems, *map(arg_problem, error.problems)]) from None
         (domain,) = plan.domains
         if self.zone_id is not None and domain.place.zone_id is not None:
             problems.append(Problem("zone_id", "is given, and so is a zoneId in the config: keep one"))
@@ -120,7 +123,9 @@ class MailFlowDomainArgs:
     def _target(self) -> dict[str, Any]:
         if isinstance(self.target, Mapping):
             return dict(self.target)
-        return self.target.model_dump(by_alias=True, exclude_none=True)
+        # What was set, as config spells it: the gate checks it again, and fills in the defaults.
+        given = self.target.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return {"kind": self.target.kind, **given}
 
     def _config(self) -> dict[str, Any]:
         """The args as the ``mailflow`` namespace of a stack config. An Input known only once
@@ -163,6 +168,28 @@ class MailFlowDomainArgs:
         return problems
 
 
+ARG_NAMES = {
+    "domains[0]": "domain",
+    "target": "target",
+    "resourceTree": "resource_tree",
+    "production": "production",
+    "strict": "strict",
+    "tenantFile": "tenant_file",
+    TSIG_SECRET: "tsig_secret",
+}
+"""The ``MailFlowDomainArgs`` field that stands for each key of the stack config it is checked as."""
+
+
+def arg_problem(problem: Problem) -> Problem:
+    """A problem of the config the args are checked as, its path starting with the arg's name
+    (``mailflow:domains[0].ttl`` is ``domain.ttl``)."""
+    key = problem.path.removeprefix(f"{NAMESPACE}:")
+    for config_key, arg in ARG_NAMES.items():
+        if key == config_key or key.startswith((f"{config_key}.", f"{config_key}[")):
+            return replace(problem, path=arg + key.removeprefix(config_key), config_hint=None)
+    return problem
+
+
 class TopologyPart(pulumi.ComponentResource):
     """One side of the topology and the records that serve it."""
 
@@ -183,7 +210,7 @@ class _Parents:
     """The parents of a domain's resources in each tree shape. ``base`` is the parent of the
     ``MailFlowDomain`` (None: the stack), which is the records' parent in the flat shape."""
 
-    def __init__(self, name: str, base: pulumi.Resource | None, component: MailFlowDomain | None) -> None:
+    def __init__(self, name: str, base: pulumi.Resource | None, component: "MailFlowDomain | None") -> None:
         self.name = name
         self.base = base
         self.domain: pulumi.Resource | pulumi.Output[str] = (

@@ -14,9 +14,13 @@ class Problem:
     message: str
     needs_tenant: bool = field(default=False, compare=False)
     """Only a value read from the tenant can settle it: ``mailflow tenant pull`` does."""
+    config_hint: str | None = None
+    """How to set the value in a stack's config (``pulumi config set …``), which a component's
+    args, checked as config, leave out."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        hint = f"; {self.config_hint}" if self.config_hint else ""
+        return f"{self.path}: {self.message}{hint}"
 
 
 MAX_REPORTED = 100

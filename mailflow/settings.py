@@ -162,9 +162,9 @@ def secret_problems(settings: StackSettings, values: Mapping[str, Any]) -> list[
         return [] if secret is None else [Problem(path, f"is only used by the rfc2136 target, not {kind}")]
     hint = f"set it with `pulumi config set --secret {path} <base64 secret>`"
     if secret in (None, ""):
-        return [Problem(path, f"is required by the rfc2136 target; {hint}")]
+        return [Problem(path, "is required by the rfc2136 target", config_hint=hint)]
     if not isinstance(secret, Secret):
-        return [Problem(path, f"must be a Pulumi secret, not plain text in the stack file; {hint}")]
+        return [Problem(path, "must be a Pulumi secret, not plain text in the stack file", config_hint=hint)]
     if secret.text is not None:
         try:
             base64.b64decode(secret.text, validate=True)

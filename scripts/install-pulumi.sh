@@ -10,7 +10,8 @@
 #
 # Resolution order:
 #   1. A `pulumi` already on PATH is used if it is v3 and at least
-#      $PULUMI_VERSION, and `pulumi-language-python` sits next to it or on PATH.
+#      $PULUMI_VERSION, and the Python and YAML language hosts sit next to it
+#      (an official install has both).
 #      Set MAILFLOW_PULUMI_IGNORE_PATH=1 to skip this and always use the build.
 #   2. A previous build in the cache directory, recognised by its stamp file,
 #      is used as is (no Go, no network).
@@ -24,16 +25,22 @@
 #   pulumi-language-python          a Python language host (see below)
 #   pulumi-language-python-exec     program launcher, copied from the Python SDK sources
 #   pulumi-resource-pulumi-python   dynamic-provider plugin, copied from the same place
+#   pulumi-language-yaml            the YAML language host (scripts/pulumi-language-yaml), built
+#                                   on github.com/pulumi/pulumi-yaml $YAML_VERSION
+#
+# The engine looks for language hosts next to the `pulumi` executable before PATH, so the
+# five always travel together in one directory.
 #
 # Why the language host is not Pulumi's own: upstream it is the separate module
 # github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, which is
 # never tagged, and the module proxy here refuses to serve it. This script
 # therefore builds a compact host of its own (scripts/pulumi-language-python/main.go) on top of the
 # SDK's python/toolchain package, which is where the virtualenv/pip/poetry/uv
-# handling of the upstream host lives. It runs programs, reports the provider
-# plugins that installed Python packages need, installs dependencies and
-# answers `pulumi about`; code generation (`pulumi convert`, `pulumi package
-# gen-sdk`, ...) and Python policy packs are not supported by it.
+# handling of the upstream host lives. It runs programs and component packages
+# (PulumiPlugin.yaml, `pulumi package add`), reports the provider plugins that
+# installed Python packages need, installs dependencies and answers `pulumi
+# about`; code generation (`pulumi convert`, `pulumi package gen-sdk`, ...) and
+# Python policy packs are not supported by it.
 #
 # Concurrent runs are serialised with flock; a build is staged in a temporary
 # directory and only moved into place, and stamped, once everything worked.
@@ -41,11 +48,16 @@
 set -euo pipefail
 
 readonly PULUMI_VERSION=v3.274.1
-# Bump when anything about how the bin directory is produced changes, so that
-# existing caches are rebuilt instead of trusted.
-readonly RECIPE=3
-readonly STAMP_TEXT="pulumi $PULUMI_VERSION recipe $RECIPE"
-readonly TOOLS=(pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python)
+# The newest pulumi-yaml release the module proxy serves; it brings its own Pulumi SDK version,
+# so its host is built as a module of its own.
+readonly YAML_VERSION=v1.25.0
+here="$(dirname "$(readlink -f "$0")")"
+# Existing caches are rebuilt, not trusted, when the recipe or a host's source changes.
+readonly RECIPE=4
+sources="$(cat "$here/pulumi-language-python/main.go" "$here/pulumi-language-yaml/main.go" | sha256sum)"
+readonly STAMP_TEXT="pulumi $PULUMI_VERSION yaml $YAML_VERSION recipe $RECIPE sources ${sources%% *}"
+readonly TOOLS=(pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python
+    pulumi-language-yaml)
 
 prefix="${MAILFLOW_PULUMI_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mailflow/pulumi-$PULUMI_VERSION}"
 bin="$prefix/bin"
@@ -78,10 +90,13 @@ usable_pulumi_on_path() {
     have="$(PULUMI_SKIP_UPDATE_CHECK=true "$exe" version 2>/dev/null)" || return 1
     have="${have%%[[:space:]]*}"
     version_fits "${have#v}" || { log "ignoring $exe: version $have does not fit $PULUMI_VERSION"; return 1; }
-    if [[ ! -x $dir/pulumi-language-python ]] && ! command -v pulumi-language-python >/dev/null 2>&1; then
-        log "ignoring $exe: pulumi-language-python is neither next to it nor on PATH"
-        return 1
-    fi
+    local host
+    for host in pulumi-language-python pulumi-language-yaml; do
+        if [[ ! -x $dir/$host ]]; then
+            log "ignoring $exe: $host is not next to it"
+            return 1
+        fi
+    done
     printf '%s\n' "$dir"
 }
 
@@ -135,7 +150,7 @@ run_logged() {
 # pkg@version` refuses pkg/v3 because its go.mod has replace directives, so the
 # one that matters (the clipboard fork) is repeated here; the other one points
 # sdk/v3 at a sibling directory, which the explicit requirement covers.
-mkdir -p "$work/src/langhost" "$work/bin"
+mkdir -p "$work/src/langhost" "$work/yaml" "$work/bin"
 cat >"$work/src/go.mod" <<EOF
 module mailflow.invalid/pulumi-build
 
@@ -157,7 +172,16 @@ package tools
 import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 EOF
 # The language host (see the header) is a Go file of this project, built like the CLI.
-cp "$(dirname "$(readlink -f "$0")")/pulumi-language-python/main.go" "$work/src/langhost/main.go"
+cp "$here/pulumi-language-python/main.go" "$work/src/langhost/main.go"
+# The YAML host, in the module of the pulumi-yaml release it wraps.
+cat >"$work/yaml/go.mod" <<EOF
+module mailflow.invalid/pulumi-language-yaml
+
+go 1.26
+
+require github.com/pulumi/pulumi-yaml $YAML_VERSION
+EOF
+cp "$here/pulumi-language-yaml/main.go" "$work/yaml/main.go"
 
 # Pure-Go static binaries: no C toolchain needed and nothing to break when the
 # cache is copied between machines. -mod=mod lets tidy/build fill go.sum.
@@ -167,6 +191,7 @@ ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PUL
 
 log "resolving Pulumi $PULUMI_VERSION modules (log: $buildlog)"
 (cd "$work/src" && run_logged go mod tidy)
+(cd "$work/yaml" && run_logged go mod tidy)
 
 log "building pulumi $PULUMI_VERSION; a cold build takes 10-30 minutes on two cores"
 start=$SECONDS
@@ -175,6 +200,9 @@ start=$SECONDS
 log "building pulumi-language-python"
 (cd "$work/src" && run_logged go build -trimpath -tags osusergo -ldflags "$ldflags" \
     -o "$work/bin/pulumi-language-python" ./langhost)
+log "building pulumi-language-yaml on pulumi-yaml $YAML_VERSION"
+(cd "$work/yaml" && run_logged go build -trimpath -tags osusergo -ldflags "-s -w" \
+    -o "$work/bin/pulumi-language-yaml" .)
 
 # The launcher and the dynamic-provider plugin are plain scripts shipped in the
 # sdk/v3 module; take them from the exact version the binaries were built with.
@@ -185,7 +213,9 @@ install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$work/bin/"
 
 got="$("$work/bin/pulumi" version 2>/dev/null || true)"
 [[ $got == "$PULUMI_VERSION" ]] || die "built pulumi reports version '$got', expected $PULUMI_VERSION"
-"$work/bin/pulumi-language-python" -h >/dev/null 2>&1 || die "built pulumi-language-python does not start"
+for host in pulumi-language-python pulumi-language-yaml; do
+    "$work/bin/$host" -h >/dev/null 2>&1 || die "built $host does not start"
+done
 log "built in $((SECONDS - start))s"
 
 # Swap the new directory in, then stamp it: a missing stamp always means

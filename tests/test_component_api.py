@@ -19,7 +19,7 @@ from pulumi_harness import Registration, run_mocked
 
 from mailflow.components import ConfigRunError, MailFlowDomain, MailFlowDomainArgs
 from mailflow.config import Domain
-from mailflow.settings import CloudflareSettings
+from mailflow.settings import CloudflareSettings, ZoneFileSettings
 
 EXAMPLE = ROOT / "examples" / "program"
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
@@ -227,6 +227,7 @@ def mailflow_plan_problems(tmp_path: Path, domain: dict[str, Any], target: dict[
 
 
 def test_bad_args_stop_the_program_with_the_problems_mailflow_plan_gives(tmp_path: Path) -> None:
+    """The same problems, each named after the arg it is in rather than the config key."""
     domain = seed()
     domain["onPremises"]["ips"] = ["131.107.21.999"]
     domain["ttl"] = 0
@@ -239,10 +240,30 @@ def test_bad_args_stop_the_program_with_the_problems_mailflow_plan_gives(tmp_pat
         run_mocked(program)
     assert isinstance(caught.value, pulumi.RunError)  # Pulumi prints it without a traceback
     problems = [str(problem) for problem in caught.value.problems]
-    assert problems == mailflow_plan_problems(tmp_path, domain, target)
-    assert "mailflow:domains[0].onPremises.ips[0]: '131.107.21.999' is not an IPv4 or IPv6 address" in (
-        " ".join(problems)
-    )
+    in_plan = mailflow_plan_problems(tmp_path, domain, target)
+    renamed = [
+        p.replace("mailflow:domains[0].", "domain.").replace("mailflow:target.", "target.") for p in in_plan
+    ]
+    assert problems == renamed
+    assert problems == [
+        "target.zonId: is not a known setting (check its spelling and camelCase)",
+        "domain.onPremises.ips[0]: '131.107.21.999' is not an IPv4 or IPv6 address or CIDR network",
+        "domain.ttl: Input should be greater than or equal to 60 (got 0)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        ZoneFileSettings(),
+        {"kind": "zonefile"},
+        ZoneFileSettings(directory="zones", nameservers=("ns1.example.net",)),
+        CloudflareSettings(kind="cloudflare", zone_id="zone-1"),
+    ],
+)
+def test_a_target_given_as_a_model_or_as_config_is_checked_by_the_gate(target: Any) -> None:
+    domain = MailFlowDomainArgs(domain=seed(), target=target).planned()
+    assert domain.plan.domain == "contoso.com"
 
 
 @pytest.mark.parametrize(
@@ -263,14 +284,14 @@ def test_bad_args_stop_the_program_with_the_problems_mailflow_plan_gives(tmp_pat
         ({"resource_tree": "flat"}, "resource_tree: 'flat' is not one of: parts or domain"),
         (
             {"target": {"kind": "rfc2136", "server": "192.0.2.53", "keyName": "k"}},
-            "mailflow:tsigSecret: is required by the rfc2136 target",
+            "tsig_secret: is required by the rfc2136 target",
         ),
         (
             {
                 "target": {"kind": "rfc2136", "server": "192.0.2.53", "keyName": "k"},
                 "tsig_secret": "not base64!",
             },
-            "mailflow:tsigSecret: is not valid base64",
+            "tsig_secret: is not valid base64",
         ),
     ],
 )

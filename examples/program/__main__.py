@@ -1,7 +1,7 @@
 """A Pulumi program of its own, with its own Cloudflare provider and zone, that publishes the
 zone's mail records with mailflow's ``MailFlowDomain`` beside its web records.
 
-    pip install 'mailflow[cloudflare]'   # into the program's virtualenv
+    pip install 'pulumi-mailflow[cloudflare]'   # into the program's virtualenv
     pulumi config set accountId <Cloudflare account ID>
     pulumi config set --secret cloudflareApiToken <API token>
     pulumi up

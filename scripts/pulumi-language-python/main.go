@@ -1,9 +1,10 @@
 // pulumi-language-python: a small Python language host for the Pulumi engine.
 //
 // It implements the parts of the LanguageRuntime protocol that running Python
-// programs needs (run, required plugins, dependency install/listing, about) on
-// top of the SDK's python/toolchain package, and leaves code generation,
-// packing and linking unimplemented.
+// programs and Python component packages needs (run, run a plugin from source,
+// required plugins, dependency install/listing, about) on top of the SDK's
+// python/toolchain package, and leaves code generation, packing, linking and
+// policy packs unimplemented.
 package main
 
 import (
@@ -155,8 +156,20 @@ func findExecScript() (string, error) {
 
 // resolveToolchain maps the project's runtime options onto the SDK toolchain.
 func (h *host) resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
+	return h.resolveToolchainFor(info, false)
+}
+
+// resolveToolchainFor is resolveToolchain for a program (isPlugin false) or for
+// a plugin run from source (isPlugin true). The command-line defaults belong to
+// the program, so a plugin only sees the options of its own PulumiPlugin.yaml,
+// and, as upstream, a pip/auto plugin without a virtualenv option uses ./venv
+// in the plugin directory rather than the ambient Python.
+func (h *host) resolveToolchainFor(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Toolchain, error) {
 	opts := toolchain.PythonOptions{Virtualenv: h.virtualenv}
 	tcName := h.toolchainName
+	if isPlugin {
+		opts.Virtualenv, tcName = "", ""
+	}
 	if info != nil {
 		opts.Root = info.GetRootDirectory()
 		opts.ProgramDir = info.GetProgramDirectory()
@@ -187,6 +200,9 @@ func (h *host) resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchai
 		opts.Toolchain = toolchain.Uv
 	default:
 		return nil, fmt.Errorf("unsupported python toolchain %q", tcName)
+	}
+	if isPlugin && opts.Virtualenv == "" && (opts.Toolchain == toolchain.Pip || opts.Toolchain == toolchain.Auto) {
+		opts.Virtualenv = "venv"
 	}
 	return toolchain.ResolveToolchain(opts)
 }
@@ -399,7 +415,7 @@ func (w streamWriter) Write(p []byte) (int, error) {
 func (h *host) InstallDependencies(
 	req *pulumirpc.InstallDependenciesRequest, server pulumirpc.LanguageRuntime_InstallDependenciesServer,
 ) error {
-	tc, err := h.resolveToolchain(req.GetInfo())
+	tc, err := h.resolveToolchainFor(req.GetInfo(), req.GetIsPlugin())
 	if err != nil {
 		return err
 	}
@@ -407,8 +423,25 @@ func (h *host) InstallDependencies(
 	if dir == "" {
 		dir = req.GetDirectory() //nolint:staticcheck // older engines only send this
 	}
+	stdout, stderr := streamWriter{server, false}, streamWriter{server, true}
+	// As upstream: a plugin that is also a buildable Python package (pyproject.toml with a
+	// build-system) gets the package itself installed into its virtualenv, so that what it
+	// defines is importable outside the plugin directory too, e.g. by the dynamic provider
+	// process that unpickles a dynamic resource's provider.
+	if req.GetIsPlugin() {
+		buildable, err := toolchain.IsBuildablePackage(dir)
+		if err != nil {
+			return fmt.Errorf("checking if plugin is a buildable package: %w", err)
+		}
+		if buildable {
+			if err := tc.InstallPackage(server.Context(), dir, req.GetUseLanguageVersionTools(),
+				true /*showOutput*/, stdout, stderr); err != nil {
+				return err
+			}
+		}
+	}
 	return tc.InstallDependencies(server.Context(), dir, req.GetUseLanguageVersionTools(),
-		true /*showOutput*/, streamWriter{server, false}, streamWriter{server, true})
+		true /*showOutput*/, stdout, stderr)
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
@@ -447,8 +480,57 @@ func (h *host) GetProgramDependencies(
 	return resp, nil
 }
 
+// RunPlugin runs a provider plugin from source: `python <plugin dir> <args...>`,
+// i.e. the plugin's __main__.py, inside the plugin's own virtualenv (./venv
+// unless its PulumiPlugin.yaml says otherwise). This is what the engine uses
+// for a PulumiPlugin.yaml component package with `runtime: python`, e.g. one
+// added with `pulumi package add <path or git URL>`. Output is streamed back to
+// the engine, which reads the provider's port from the first stdout line.
 func (h *host) RunPlugin(
-	*pulumirpc.RunPluginRequest, pulumirpc.LanguageRuntime_RunPluginServer,
+	req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer,
 ) error {
-	return status.Error(codes.Unimplemented, "this Python language host cannot run plugins from source")
+	ctx := server.Context()
+	if req.GetKind() == "analyzer" {
+		return status.Error(codes.Unimplemented, "this Python language host cannot run policy packs")
+	}
+	info := req.GetInfo()
+	tc, err := h.resolveToolchainFor(info, true)
+	if err != nil {
+		return err
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return err
+	}
+	dir := info.GetProgramDirectory()
+	if _, err := os.Stat(filepath.Join(dir, "__main__.py")); err != nil {
+		return fmt.Errorf("plugin %s has no __main__.py in %s: %w", req.GetName(), dir, err)
+	}
+	args := append([]string{dir}, req.GetArgs()...)
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, req.GetEnv()...)
+	cmd.Dir = req.GetPwd()
+	logging.V(5).Infof("RunPlugin: %s (in %s)", cmd.String(), cmd.Dir)
+
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return server.Send(&pulumirpc.RunPluginResponse{
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())},
+			})
+		}
+		return fmt.Errorf("could not run plugin %s: %w", req.GetName(), err)
+	}
+	return closer.Close()
 }
