@@ -38,8 +38,10 @@ test: $(STAMP) pulumi
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
+	scripts/install-system-deps.sh
 	$(BIN)/ruff check mailflow tests bench scripts __main__.py
 	$(BIN)/mypy
+	shellcheck scripts/*.sh
 
 # Every benchmark of docs/BENCHMARKS.md, one table; BENCH_ARGS narrows it (see python -m bench -h).
 bench: $(STAMP) pulumi

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.bind import KEY_NAME, BindServer
-from bench.fixtures import stack_values, write_stack_file
+from bench.fixtures import write_stack_file
 from bench.harness import Case, Result, print_progress, run_case
 from bench.octodns_peer import write_octodns_inputs
-from bench.project import Project, make_project
+from tests.bind_server import KEY_NAME, BindServer
+from tests.pulumi_project import Project, make_project
+from tests.stack_fixtures import stack_values
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -76,10 +77,26 @@ def _reset(project: Project) -> Callable[[], None]:
     return reset
 
 
+HANDWRITTEN_MAIN = """\
+import json
+from pathlib import Path
+
+import pulumi
+
+from bench.handwritten import zonefile_program
+
+config = pulumi.Config("mailflow")
+domains_file = config.get("domainsFile")
+domains = json.loads(Path(domains_file).read_text()) if domains_file else config.require_object("domains")
+zonefile_program(domains, Path(config.require_object("target")["directory"]))
+"""
+"""The hand-written baseline as a Pulumi program, in place of the project's ``__main__.py``."""
+
+
 def _engine_project(directory: Path, n: int, tree: str | None) -> Project:
-    """Domains in a domains file: at 1,000 they would not fit the environment variable Pulumi
-    passes config in."""
-    project = make_project(directory, handwritten=tree is None)
+    """mailflow in resource tree ``tree``, or the hand-written baseline for None. Domains in a
+    domains file: at 1,000 they would not fit the environment variable Pulumi passes config in."""
+    project = make_project(directory, program=HANDWRITTEN_MAIN if tree is None else None)
     project.set_domains_file(stack_values(n)["domains"], {"mailflow:resourceTree": tree} if tree else None)
     return project
 

@@ -19,7 +19,7 @@ from typing import Any  # noqa: E402
 
 import pulumi  # noqa: E402
 
-from bench.fixtures import stack_values  # noqa: E402
+from tests.stack_fixtures import stack_values  # noqa: E402
 
 TARGETS = {
     "zonefile": {"kind": "zonefile"},

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from bench.fixtures import stack_values
 from mailflow.plan import plan_stack
+from tests.stack_fixtures import stack_values
 
 
 def _value(record: Any) -> Any:

@@ -6,8 +6,8 @@ import json
 import sys
 import time
 
-from bench.fixtures import stack_values
 from mailflow.plan import plan_stack
+from tests.stack_fixtures import stack_values
 
 
 def main() -> None:

@@ -118,7 +118,11 @@ class MailFlowDomainArgs:
         if problems:
             raise ConfigRunError(problems)
         inputs = TargetInputs(self.zone_id, self.resource_group_name, self.tsig_secret)
-        return PlannedDomain(domain, load_target(plan.settings, inputs), self.resource_tree, self.production)
+        try:
+            target = load_target(plan.settings, inputs)
+        except ConfigError as error:
+            raise ConfigRunError(map(arg_problem, error.problems)) from None
+        return PlannedDomain(domain, target, self.resource_tree, self.production)
 
     def _target(self) -> dict[str, Any]:
         if isinstance(self.target, Mapping):

@@ -33,12 +33,23 @@ def allowed() -> bool:
     return os.environ.get(ALLOW_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
+def same_place(old: str, new: str) -> bool:
+    """Whether two placements are one: equal, or the same file spelled once absolute and once
+    relative to the project directory, where Pulumi runs providers (zone files were placed by
+    absolute path before they were placed relative to the project)."""
+    if old == new:
+        return True
+    if os.path.isabs(old) == os.path.isabs(new):
+        return False
+    return os.path.realpath(old) == os.path.realpath(new)
+
+
 def destructive_changes(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str], float]:
     """(resources that would go, those of them carrying MX or SPF, their share of the last run's)."""
     before: dict[str, str] = olds.get("placements") or {}
     after: dict[str, str] = news.get("placements") or {}
     going = sorted(
-        name for name, place in before.items() if after.get(name, place) != place or name not in after
+        name for name, place in before.items() if name not in after or not same_place(place, after[name])
     )
     routing = set(olds.get("routing") or ())
     share = len(going) / len(before) if before else 0.0
@@ -74,8 +85,11 @@ class GuardProvider(ResourceProvider):
         return CreateResult(id_=GUARD_NAME, outs=props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("placements", "routing", "maxDeleteShare")
-        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in keys), replaces=[])
+        before: dict[str, str] = olds.get("placements") or {}
+        after: dict[str, str] = news.get("placements") or {}
+        moved = before.keys() != after.keys() or not all(same_place(before[k], after[k]) for k in before)
+        changes = moved or any(olds.get(k) != news.get(k) for k in ("routing", "maxDeleteShare"))
+        return DiffResult(changes=changes, replaces=[])
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=news)

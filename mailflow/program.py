@@ -61,12 +61,12 @@ def run() -> dict[str, Any]:
     try:
         with without_gc_pauses():
             plan = plan_stack(with_files(config_values(), Path.cwd()))
+        target = load_target(plan.settings, target_inputs(plan.settings))
     except ConfigError as error:
         raise ConfigRunError(error.problems) from None
     for warning in plan.warnings:
         pulumi.log.warn(str(warning))
     settings = plan.settings
-    target = load_target(settings, target_inputs(settings))
     guard = change_guard(plan, target)
     for domain in plan.domains:
         planned = PlannedDomain(domain, target, settings.resource_tree, settings.production, guard)

@@ -9,13 +9,15 @@
 # from the Go module proxy instead, so it works wherever package registries do.
 #
 # Resolution order:
-#   1. A `pulumi` already on PATH is used if it is v3 and at least
-#      $PULUMI_VERSION, and the Python and YAML language hosts sit next to it
-#      (an official install has both).
+#   1. A `pulumi` already on PATH, such as an official install, is used if it
+#      is v3, not older than the Pulumi SDK that requirements.lock pins, and the
+#      Python and YAML language hosts sit next to it (an official install has
+#      both). An older one is set aside with a note on how to upgrade it.
 #      Set MAILFLOW_PULUMI_IGNORE_PATH=1 to skip this and always use the build.
 #   2. A previous build in the cache directory, recognised by its stamp file,
 #      is used as is (no Go, no network).
-#   3. Otherwise the pinned version is built from source into
+#   3. Otherwise (machines that reach package registries only, no official
+#      CLI) the pinned version is built from source into
 #        ${MAILFLOW_PULUMI_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/mailflow/pulumi-$PULUMI_VERSION}/bin
 #      which needs Go 1.26.6 or newer (pkg/v3's go.mod asks for it) and takes
 #      10-30 minutes on two cores; later runs find the stamp and return at once.
@@ -70,11 +72,16 @@ log() { printf 'install-pulumi: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 answer() { printf '%s\n' "$1" >&3; exit 0; }
 
-# True when $1 (e.g. 3.275.0) is in major version 3 and not older than the pin.
+# The oldest CLI the project runs with: the version of the Pulumi SDK it pins (a CLI older than
+# its SDK may lack what the SDK asks of the engine).
+floor="$(sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' "$here/../requirements.lock" 2>/dev/null | head -n1)"
+floor="${floor:-${PULUMI_VERSION#v}}"
+readonly UPGRADE="https://www.pulumi.com/docs/iac/download-install/ (curl -fsSL https://get.pulumi.com | sh, or brew upgrade pulumi)"
+
+# True when $1 (e.g. 3.275.0) is not older than the floor.
 version_fits() {
-    local have="$1" want="${PULUMI_VERSION#v}"
-    [[ $have == 3.* ]] || return 1
-    [[ $(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1) == "$want" ]]
+    local have="$1"
+    [[ $(printf '%s\n%s\n' "$floor" "$have" | sort -V | head -n1) == "$floor" ]]
 }
 
 # Prints the directory of a suitable pulumi found on PATH.
@@ -89,7 +96,14 @@ usable_pulumi_on_path() {
     [[ $dir != "$(readlink -m "$bin")" ]] || return 1
     have="$(PULUMI_SKIP_UPDATE_CHECK=true "$exe" version 2>/dev/null)" || return 1
     have="${have%%[[:space:]]*}"
-    version_fits "${have#v}" || { log "ignoring $exe: version $have does not fit $PULUMI_VERSION"; return 1; }
+    if [[ ${have#v} != 3.* ]]; then
+        log "ignoring $exe: pulumi $have is not version 3, which the project's Pulumi SDK v$floor needs"
+        return 1
+    fi
+    if ! version_fits "${have#v}"; then
+        log "ignoring $exe: pulumi $have is older than v$floor, the Pulumi SDK this project pins; upgrade it: $UPGRADE"
+        return 1
+    fi
     local host
     for host in pulumi-language-python pulumi-language-yaml; do
         if [[ ! -x $dir/$host ]]; then
@@ -116,7 +130,8 @@ if cache_is_complete; then
     answer "$bin"
 fi
 
-command -v go >/dev/null 2>&1 || die "Go is needed to build Pulumi $PULUMI_VERSION (none on PATH)"
+command -v go >/dev/null 2>&1 ||
+    die "no Pulumi CLI v$floor or newer on PATH, and no Go to build $PULUMI_VERSION from source: install the Pulumi CLI, $UPGRADE; or Go 1.26 or newer"
 
 mkdir -p "$prefix"
 if command -v flock >/dev/null 2>&1; then

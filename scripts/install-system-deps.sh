@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmarks need (named-checkzone, named, GNU time)
-# when they are missing.
+# Installs the Debian packages the tests, lint and benchmarks need (named-checkzone, named, GNU
+# time, shellcheck) when they are missing.
 set -euo pipefail
 
 missing=()
 command -v named-checkzone >/dev/null 2>&1 || missing+=(bind9-utils)
 command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || missing+=(bind9)
 [ -x /usr/bin/time ] || missing+=(time)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

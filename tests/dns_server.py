@@ -4,6 +4,7 @@ share one ephemeral port on 127.0.0.1."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import socketserver
 import struct
@@ -125,11 +126,13 @@ class DnsServer:
             udp = _UdpServer(("127.0.0.1", 0), Udp)
             try:
                 tcp = _TcpServer(("127.0.0.1", udp.server_address[1]), Tcp)
-            except OSError:
+            except OSError as error:
                 udp.server_close()
+                if error.errno != errno.EADDRINUSE:
+                    raise
                 continue
             return udp, tcp
-        raise OSError("no port free for both UDP and TCP on 127.0.0.1")
+        raise OSError(errno.EADDRINUSE, "no port free for both UDP and TCP on 127.0.0.1")
 
     def _answer(self, data: bytes, tcp: bool) -> bytes | None:
         query = dns.message.from_wire(data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -13,14 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dns.message
 import dns.query
 import dns.tsigkeyring
 import dns.update
 import pytest
 import spf as pyspf
+from bind_server import KEY_NAME, NEXT_KEY_NAME, BindServer
+from pulumi_project import Project, make_project
 
-from bench.bind import KEY_NAME, NEXT_KEY_NAME, BindServer
-from bench.project import Project, make_project
 from mailflow.plan import plan_stack
 from mailflow.stackfile import read_stack_file
 
@@ -46,6 +48,26 @@ def project(tmp_path: Path, bind: BindServer) -> Project:
     created = make_project(tmp_path / "project", rfc2136_target(bind), {"mailflow:tsigSecret": bind.secret})
     created.pulumi("up", "--yes")
     return created
+
+
+@pytest.mark.parametrize("kind", [socket.SOCK_STREAM, socket.SOCK_DGRAM], ids=["tcp", "udp"])
+def test_a_port_taken_before_the_first_start_moves_the_server_to_another(
+    tmp_path: Path, kind: socket.SocketKind
+) -> None:
+    with socket.socket(socket.AF_INET, kind) as holder:
+        holder.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            holder.listen()
+        taken = holder.getsockname()[1]
+        server = BindServer(tmp_path / "bind", ["contoso.com"], port=taken)
+        server.start()
+        try:
+            assert server.port != taken
+            query = dns.message.make_query("contoso.com.", "SOA")
+            for ask in (dns.query.udp, dns.query.tcp):
+                assert ask(query, server.address, timeout=5, port=server.port).answer
+        finally:
+            server.stop()
 
 
 def planned(project: Project) -> dict[tuple[str, str], set[str]]:

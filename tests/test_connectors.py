@@ -127,8 +127,13 @@ def test_seed_without_smart_host_leaves_out_only_the_outbound_connector(seed_dom
     assert names == ["mailflow from Example filtering service", "mailflow from on-premises"]
 
 
-def test_seed_stack_file_plans_the_same_connectors(seed_domain: dict[str, Any]) -> None:
-    assert script(read_stack_file(SEED_STACK)) == script({"domains": [seed_domain]})
+def test_seed_stack_file_plans_the_seed_connectors_with_its_routes(seed_domain: dict[str, Any]) -> None:
+    """The stack adds the two values whose absence the seed domain is used to show."""
+    seed_domain["thirdParty"]["outboundSmartHosts"] = ["outbound.filter.example.net"]
+    seed_domain["onPremises"]["smartHost"] = "mail.contoso.com"
+    stack = read_stack_file(SEED_STACK)
+    assert script(stack) == script({"domains": [seed_domain]})
+    assert connector_warnings(stack) == []
 
 
 def test_strict_makes_the_missing_smart_host_an_error(seed_domain: dict[str, Any]) -> None:

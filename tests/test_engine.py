@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dns.zone
 import pytest
+from pulumi_project import Project, make_project
+from stack_fixtures import stack_values
 
-from bench.fixtures import stack_values
-from bench.project import Project, make_project
 from mailflow.plan import plan_stack
 from mailflow.stackfile import read_stack_file
 from mailflow.targets.zonefile import read_records, render

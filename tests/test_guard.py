@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SEED_DOMAIN
 from pulumi_harness import run_program
 
-from mailflow.guard import ALLOW_VARIABLE, allowed, destructive_changes, refusal
+from mailflow.guard import ALLOW_VARIABLE, GuardProvider, allowed, destructive_changes, refusal, same_place
 
 BEFORE = {
     "placements": {f"d{i}.example/TXT": "zone a" for i in range(10)} | {"d0.example/MX": "zone a"},
@@ -84,3 +85,23 @@ def test_the_share_is_a_fraction() -> None:
     assert config_problems({"domains": [SEED_DOMAIN], "maxDeleteShare": 1.5}) == [
         "mailflow:maxDeleteShare: Input should be less than or equal to 1 (got 1.5)"
     ]
+
+
+def test_a_zone_file_spelled_relative_to_the_project_is_where_its_absolute_spelling_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    absolute = str(tmp_path / "out" / "zones" / "contoso.com.zone")
+    assert same_place(absolute, "out/zones/contoso.com.zone")
+    assert same_place("out/zones/contoso.com.zone", absolute)
+    assert not same_place(absolute, "zones/contoso.com.zone")
+    assert not same_place("/elsewhere/out/zones/contoso.com.zone", "out/zones/contoso.com.zone")
+    assert not same_place("zone a", "zone b")
+    # The guard sees no move, so a state of absolute paths needs no change.
+    olds = {**BEFORE, "placements": {"contoso.com/zone": absolute}, "routing": ["contoso.com/zone"]}
+    news = {**olds, "placements": {"contoso.com/zone": "out/zones/contoso.com.zone"}, "allow": False}
+    assert refusal(olds, news) is None
+    assert not GuardProvider().diff("guard", olds, news).changes
+    moved = {**news, "placements": {"contoso.com/zone": "zones/contoso.com.zone"}}
+    assert refusal(olds, moved) is not None
+    assert GuardProvider().diff("guard", olds, moved).changes

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bind_server import KEY_NAME, BindServer
 from conftest import ROOT
+from pulumi_project import Project, make_project
+from stack_fixtures import stack_values
 from state_shape import cases, run_case
 
-from bench.bind import KEY_NAME, BindServer
-from bench.fixtures import stack_values
-from bench.project import Project, make_project
 from mailflow.settings import RESOURCE_TREES
 
 BEFORE = "303834d1168128381f1ef54dc317f5f43e607a84"

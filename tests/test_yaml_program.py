@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi_project import Project, copy_repository, failure_message, make_project, pulumi_bin
 
 import mailflow
-from bench.project import Project, make_project, pulumi_bin
 from mailflow.plan import plan_stack
 from mailflow.provider import MailFlowDomain, MailFlowProvider
 from mailflow.stackfile import read_stack_file
@@ -25,22 +25,6 @@ pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "dev"
 CLOUD_SDKS = ("pulumi_cloudflare", "pulumi_azure_native")
-
-
-def copy_repository(destination: Path) -> None:
-    """The repository's files as a clone has them (tracked or new, not ignored), without its
-    virtualenv: `pulumi package add` makes the package's own."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
 
 
 def stand_in_cloud_plugins(pulumi_home: Path) -> None:
@@ -100,9 +84,7 @@ class YamlProject:
             check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError(
-                f"pulumi {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-            )
+            raise AssertionError(failure_message(f"pulumi {' '.join(args)}", result))
         return result
 
 

@@ -7,14 +7,26 @@ record, a record set or a whole zone file, as its provider manages them).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import pulumi
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_monitor
 
+from mailflow.errors import ConfigError, Problem
 from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
 from mailflow.settings import StackSettings
+from mailflow.validation import NAMESPACE
+
+PROVIDER_SDKS = {"cloudflare": "pulumi_cloudflare", "azure": "pulumi_azure_native"}
+"""The Python SDK of the provider plugin each target needs (the others need none)."""
 
 
 def stack_owner() -> str:
@@ -46,9 +58,43 @@ class TargetInputs:
     """rfc2136: the TSIG secret (base64)."""
 
 
+def missing_plugin(sdk: str) -> str | None:
+    """What to do when the provider plugin the SDK ``sdk`` names is neither installed nor on
+    PATH and the engine will not download it (``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION``):
+    without this, the engine stops at the first record with a Python traceback."""
+    if os.environ.get("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "").lower() not in ("1", "true"):
+        return None
+    spec = importlib.util.find_spec(sdk)
+    if spec is None or not spec.submodule_search_locations:
+        return None  # importing the target reports the missing SDK
+    (location,) = spec.submodule_search_locations
+    plugin = json.loads((Path(location) / "pulumi-plugin.json").read_text())
+    name, version = plugin["name"], plugin["version"]
+    plugins = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi") / "plugins"
+    installed = plugins / f"resource-{name}-v{version}"
+    if installed.is_dir() and not installed.with_name(f"{installed.name}.partial").exists():
+        return None
+    if shutil.which(f"pulumi-resource-{name}"):
+        return None
+    return (
+        f"needs the Pulumi plugin pulumi-resource-{name} v{version}, which is not installed, and automatic"
+        f" plugin downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION): install it with"
+        f" `pulumi plugin install resource {name} v{version}`"
+    )
+
+
 def load_target(settings: StackSettings, inputs: TargetInputs) -> Target:
     """The target module of the stack's ``mailflow:target.kind``, imported on demand: a
-    Cloudflare stack never imports the Azure SDK, and the reverse."""
-    module = importlib.import_module(f"mailflow.targets.{settings.target.kind}")
+    Cloudflare stack never imports the Azure SDK, and the reverse.
+
+    Under the engine, a missing provider plugin the engine will not download is a ``ConfigError``
+    saying how to install it, raised before anything is registered."""
+    kind = settings.target.kind
+    monitor = get_monitor()  # None outside Pulumi; a MockMonitor under Pulumi's mocks
+    if kind in PROVIDER_SDKS and monitor is not None and not isinstance(monitor, MockMonitor):
+        missing = missing_plugin(PROVIDER_SDKS[kind])
+        if missing:
+            raise ConfigError([Problem(f"{NAMESPACE}:target.kind", f"the {kind} target {missing}")])
+    module = importlib.import_module(f"mailflow.targets.{kind}")
     target: Target = module.make_target(settings, inputs)
     return target

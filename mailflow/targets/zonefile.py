@@ -28,6 +28,7 @@ from pulumi.dynamic import (
 )
 
 from mailflow.groups import RecordGroup
+from mailflow.guard import same_place
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.settings import StackSettings, ZoneFileSettings
@@ -187,8 +188,8 @@ def _write(path: Path, props: dict[str, Any], previous: int | None) -> int:
 class ZoneFileProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
-        if not str(news.get("path", "")).startswith("/"):
-            failures.append(pulumi.dynamic.CheckFailure("path", "must be an absolute path"))
+        if not str(news.get("path", "")).endswith(".zone"):
+            failures.append(pulumi.dynamic.CheckFailure("path", "must name a .zone file"))
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -202,6 +203,8 @@ class ZoneFileProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [key for key in INPUTS if olds.get(key) != news.get(key)]
+        if "path" in changed and same_place(str(olds.get("path")), str(news["path"])):
+            changed.remove("path")  # the file of an older state, which spelled it absolute
         replaces = ["path"] if "path" in changed else []
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
@@ -247,7 +250,9 @@ class ZoneFile(Resource):
 class ZoneFileTarget:
     def __init__(self, settings: ZoneFileSettings) -> None:
         self.settings = settings
-        self.directory = Path(settings.directory).resolve()
+        # As configured: a relative directory is the project's, wherever it is checked out, and
+        # state keeps it relative (Pulumi runs the provider in the project directory).
+        self.directory = Path(settings.directory)
 
     def placement(self, domain: DomainPlan) -> str:
         return str(self.directory / f"{domain.domain}.zone")

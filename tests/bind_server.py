@@ -4,7 +4,9 @@ test zones, and fixture zones serving published SPF includes from the bundled sn
 from __future__ import annotations
 
 import base64
+import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,11 +28,31 @@ NEXT_KEY_NAME = "mailflow-next"
 """A second key the server knows, for key rotation."""
 SOA = "@ 3600 IN SOA localhost. hostmaster.localhost. 1 7200 3600 1209600 300\n@ 3600 IN NS localhost.\n"
 
+PORT_ATTEMPTS = 5
+"""Ports a first start tries, each new one after named found the last taken."""
+PORT_TAKEN = ("address in use", "unable to listen on any configured interfaces")
+"""What named logs when another socket holds its port: for TCP it goes on serving UDP alone; for
+UDP it exits."""
+RUNNING = re.compile(r" running$", re.MULTILINE)
+"""The line named logs once it has loaded its zones."""
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+
+def free_port(attempts: int = 50) -> int:
+    """A port of 127.0.0.1 free for both UDP and TCP when asked (named listens on both): the one
+    an ephemeral UDP bind gets, if a TCP socket can bind it too."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError as error:
+                    if error.errno != errno.EADDRINUSE:
+                        raise
+                    continue
+        return port
+    raise OSError(errno.EADDRINUSE, "no port of 127.0.0.1 free for both UDP and TCP")
 
 
 def _quoted(text: str) -> str:
@@ -44,7 +66,10 @@ class BindServer:
     secret: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
     next_secret: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
     port: int = field(default_factory=free_port)
+    """Where it listens; the first start moves to a new port if named finds this one taken."""
     process: subprocess.Popen[bytes] | None = None
+    started: bool = field(default=False, init=False)
+    """Whether it has served: from then on clients know the port, and a start keeps it."""
 
     @property
     def address(self) -> str:
@@ -79,21 +104,53 @@ class BindServer:
         (d / "named.conf").write_text("\n".join(blocks) + "\n")
 
     def start(self) -> None:
+        """Start named and wait until it answers. Before the first start the port may have been
+        taken since it was chosen (by any process on the machine): then named starts again on
+        another one; a later start keeps the port."""
+        attempts = 1 if self.started else PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            if self._launch():
+                self.started = True
+                return
+            self.stop()
+            if attempt < attempts:
+                self.port = free_port()
+        raise RuntimeError(f"named found its port taken, {attempts} time(s): the last, {self.port}")
+
+    def _launch(self) -> bool:
+        """Start named on ``self.port``: True once it answers, False if the port is taken."""
         self.write_config()
-        log = open(self.directory / "named.log", "ab")  # noqa: SIM115 (kept open for the process)
-        self.process = subprocess.Popen(
-            [NAMED, "-g", "-c", str(self.directory / "named.conf"), "-n", "1"], stdout=log, stderr=log
-        )
+        log_path = self.directory / "named.log"
+        with open(log_path, "ab") as log:  # named writes to its own copy of the file
+            offset = log.tell()
+            self.process = subprocess.Popen(
+                [NAMED, "-g", "-c", str(self.directory / "named.conf"), "-n", "1"], stdout=log, stderr=log
+            )
+
+        def logged() -> str:
+            """What named has logged since this start."""
+            with open(log_path, "rb") as text:
+                text.seek(offset)
+                return text.read().decode(errors="replace")
+
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"named exited: {(self.directory / 'named.log').read_text()[-3000:]}")
-            try:
-                self.query(self.zones[0], "SOA", timeout=0.5)
-                return
-            except (OSError, dns.exception.DNSException):
-                time.sleep(0.1)
-        raise RuntimeError("named did not answer within 20 s")
+            exited = self.process.poll() is not None
+            text = logged()
+            # Its sockets are made before it loads zones and says it is running: by then the log
+            # tells whether another socket held the port (whoever holds it may answer queries).
+            if any(taken in text for taken in PORT_TAKEN):
+                return False
+            if exited:
+                raise RuntimeError(f"named exited: {text[-3000:]}")
+            if RUNNING.search(text):
+                try:
+                    self.query(self.zones[0], "SOA", timeout=0.5)
+                    return True
+                except (OSError, dns.exception.DNSException):
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"named did not answer within 20 s: {logged()[-3000:]}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
