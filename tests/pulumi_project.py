@@ -147,6 +147,24 @@ def failure_message(command: str, result: subprocess.CompletedProcess[str]) -> s
     return "\n".join(parts)
 
 
+def run_pulumi(
+    args: list[str], directory: Path, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``pulumi ARGS --non-interactive`` in ``directory``; with ``check``, a failure raises an
+    ``AssertionError`` that shows its errors (``failure_message``)."""
+    result = subprocess.run(
+        ["pulumi", *args, "--non-interactive"],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(failure_message(f"pulumi {' '.join(args)}", result))
+    return result
+
+
 @dataclass
 class Project:
     directory: Path
@@ -184,17 +202,7 @@ class Project:
         env = self.env()
         if allow_destructive:
             env["MAILFLOW_ALLOW_DESTRUCTIVE"] = "1"
-        result = subprocess.run(
-            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
-            cwd=self.directory,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(failure_message(f"pulumi {' '.join(args)}", result))
-        return result
+        return run_pulumi([*args, "--stack", self.stack], self.directory, env, check)
 
     def config(self) -> dict[str, Any]:
         document = yaml.safe_load(self.stack_file.read_text())

@@ -18,6 +18,7 @@ def seed_domain(index: int) -> dict[str, Any]:
                 {"host": "mx2.filter.example.net", "priority": 20},
             ],
             "spf": ["ip4:10.10.10.1"],
+            "outboundSmartHosts": ["outbound.filter.example.net"],
         },
         "exchangeOnline": {
             "verification": f"MS=ms{index:08d}",

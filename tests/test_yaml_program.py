@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi_project import Project, copy_repository, failure_message, make_project, pulumi_bin
+from pulumi_project import Project, copy_repository, make_project, pulumi_bin, run_pulumi
 
 import mailflow
 from mailflow.plan import plan_stack
@@ -75,17 +75,7 @@ class YamlProject:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         }
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.directory,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(failure_message(f"pulumi {' '.join(args)}", result))
-        return result
+        return run_pulumi(list(args), self.directory, env, check)
 
 
 def outline(schema: dict[str, Any]) -> dict[str, Any]:
