@@ -10,6 +10,6 @@ if settings.get_monitor() is None:
 
     serve()
 else:
-    from mailflow.program import run
+    from mailflow.program import main
 
-    run()
+    main()

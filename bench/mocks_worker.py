@@ -53,7 +53,7 @@ def main() -> None:
             "mailflow:resourceTree": tree,
         }
         pulumi.runtime.set_all_config(config, [])
-        from mailflow.program import run as body
+        from mailflow.program import main as body
     else:
         from bench import handwritten
 

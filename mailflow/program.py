@@ -13,7 +13,7 @@ from mailflow.components import ConfigRunError, MailFlowDomain, PlannedDomain, d
 from mailflow.connectors import render_script
 from mailflow.errors import ConfigError
 from mailflow.guard import ChangeGuard
-from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
+from mailflow.plan import StackPlan, plan_stack, tune_gc_for_registration, without_gc_pauses
 from mailflow.settings import TSIG_SECRET, StackSettings
 from mailflow.stackfile import Secret, decoded, with_files
 from mailflow.targets import Target, TargetInputs, load_target
@@ -78,3 +78,9 @@ def run() -> dict[str, Any]:
     pulumi.export("domains", outputs)
     pulumi.export("connectorScript", render_script(plan.connectors))
     return outputs
+
+
+def main() -> None:
+    """The stack program as Pulumi runs it (``__main__.py``), in a process of its own."""
+    tune_gc_for_registration()
+    run()

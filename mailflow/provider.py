@@ -22,6 +22,7 @@ from pulumi.provider.server import ComponentInitError
 from mailflow import __version__, components
 from mailflow.components import ConfigRunError
 from mailflow.errors import MAX_REPORTED, ConfigError, Problem
+from mailflow.plan import tune_gc_for_registration
 
 
 class MailFlowDomainInputs(TypedDict):
@@ -138,4 +139,5 @@ class MailFlowProvider(ComponentProvider):
 def serve() -> None:
     """Run as the provider plugin of the package ``mailflow``: Pulumi passes the engine's address
     on the command line and reads the port served from the first line of output."""
+    tune_gc_for_registration()
     main(MailFlowProvider([MailFlowDomain], "mailflow", None, __version__), sys.argv[1:])

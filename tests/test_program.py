@@ -4,6 +4,7 @@ component tree, secrets, protection, adoption, and config errors before any regi
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 from conftest import EXAMPLES, ROOT, SEED_DOMAIN, SEED_SPF, example_values, seed_cloudflare_records
 from pulumi_harness import STACK, run_program
 
+from mailflow import program
+from mailflow.plan import REGISTRATION_GC_THRESHOLDS
 from mailflow.settings import RESOURCE_TREES
 
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
@@ -360,3 +363,24 @@ def test_a_stack_imports_only_its_own_provider_sdk(kind: str, loaded: list[str],
     modules = {m.split(".")[0] for m in json.loads(result.stdout.strip().splitlines()[-1])}
     assert set(loaded) <= modules
     assert not modules & set(absent)
+
+
+@pytest.fixture
+def thresholds() -> Any:
+    """The collector's thresholds, put back after the test."""
+    before = gc.get_threshold()
+    yield before
+    gc.set_threshold(*before)
+
+
+def test_the_program_process_tunes_the_collector_and_run_alone_does_not(
+    thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_program(seed())
+    assert gc.get_threshold() == thresholds  # run() is what tests and other programs call
+    ran = []
+    monkeypatch.setattr(program, "run", lambda: ran.append(True))
+    program.main()
+    assert ran == [True]
+    assert gc.get_threshold() == REGISTRATION_GC_THRESHOLDS
+    assert REGISTRATION_GC_THRESHOLDS[0] > thresholds[0]
