@@ -209,35 +209,45 @@ Parent: TypeAlias = pulumi.Resource | pulumi.Output[str] | None
 """A resource's parent in some tree shape: a component registered by this run, else the URN it
 would have, or None for the top of the stack."""
 
+Alias: TypeAlias = str | pulumi.Alias
+
 
 class _Parents:
     """The parents of a domain's resources in each tree shape. ``base`` is the parent of the
-    ``MailFlowDomain`` (None: the stack), which is the records' parent in the flat shape."""
+    ``MailFlowDomain`` (None: the stack), which is the records' parent in the flat shape.
+
+    A resource's places in the other shapes are its aliases. At the top of the stack (the stack
+    program, and most programs) they are URN strings formatted here: an ``Alias(parent=…)`` costs
+    the SDK a few Outputs and futures per resource, which thousands of records feel. Under a
+    parent of the caller's, whose URN is an Output, they are ``Alias(parent=…)``."""
 
     def __init__(self, name: str, base: pulumi.Resource | None, component: "MailFlowDomain | None") -> None:
         self.name = name
         self.base = base
-        self.domain: pulumi.Resource | pulumi.Output[str] = (
-            component if component is not None else pulumi.create_urn(name, DOMAIN_TYPE, parent=base)
-        )
-        self.parts: dict[str, pulumi.Resource | pulumi.Output[str]] = {}
-
-    def part(self, part: str) -> pulumi.Resource | pulumi.Output[str]:
-        if part not in self.parts:
-            name = part_name(self.name, part)
-            self.parts[part] = pulumi.create_urn(name, PART_TYPES[part], parent=self.domain)
-        return self.parts[part]
+        self.component = component
+        self.parts: dict[str, pulumi.Resource] = {}
+        self._urn_prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
 
     def of(self, tree: ResourceTree, group_part: str) -> Parent:
-        """The parent in ``tree`` of a resource serving ``group_part``."""
+        """The parent in ``tree`` of a resource serving ``group_part``: None in the flat shape,
+        else a component, or the URN it would have when this run does not register it."""
         if tree == "flat":
             return self.base
-        if tree == "parts" and group_part != DOMAIN_PART:
-            return self.part(group_part)
-        return self.domain
+        domain = self.component or pulumi.create_urn(self.name, DOMAIN_TYPE, parent=self.base)
+        if tree == "domain" or group_part == DOMAIN_PART:
+            return domain
+        if group_part in self.parts:
+            return self.parts[group_part]
+        return pulumi.create_urn(part_name(self.name, group_part), PART_TYPES[group_part], parent=domain)
 
-    def aliases(self, tree: ResourceTree, group_part: str) -> list[pulumi.Alias]:
+    def aliases(
+        self, tree: ResourceTree, group_part: str, resource_type: str, resource_name: str
+    ) -> list[Alias]:
         """The resource's places in the other tree shapes, where its parent differs from this one."""
+        if self.base is None:
+            here = self._chain(tree, group_part)
+            chains = {self._chain(shape, group_part) for shape in RESOURCE_TREES} - {here}
+            return [f"{self._urn_prefix}{chain}{resource_type}::{resource_name}" for chain in sorted(chains)]
         current = self.of(tree, group_part)
         others: dict[int, Parent] = {}
         for shape in RESOURCE_TREES:
@@ -245,6 +255,15 @@ class _Parents:
             if parent is not current:
                 others[id(parent)] = parent
         return [pulumi.Alias(parent=parent) for parent in others.values()]
+
+    @staticmethod
+    def _chain(tree: ResourceTree, group_part: str) -> str:
+        """The parent types in front of a resource's own type in its URN, under the stack."""
+        if tree == "flat":
+            return ""
+        if tree == "domain" or group_part == DOMAIN_PART:
+            return f"{DOMAIN_TYPE}$"
+        return f"{DOMAIN_TYPE}${PART_TYPES[group_part]}$"
 
 
 def _register_records(domain: PlannedDomain, parents: _Parents) -> None:
@@ -258,7 +277,7 @@ def _register_records(domain: PlannedDomain, parents: _Parents) -> None:
             # None inherits the component's own ``protect`` option.
             protect=True if domain.production and group.carries_mail_routing else None,
             import_=domain.plan.place.import_ids.get(group.name),
-            aliases=parents.aliases(tree, group.part),
+            aliases=parents.aliases(tree, group.part, domain.target.resource_type, group.name),
             depends_on=[domain.guard] if domain.guard is not None else None,
         )
         domain.target.register(domain.plan, group, options)
@@ -313,8 +332,9 @@ class MailFlowDomain(pulumi.ComponentResource):
         parents = _Parents(name, opts.parent if opts is not None else None, self)
         if domain.resource_tree == "parts":
             for part in _parts(domain.plan.groups):
-                side = TopologyPart(part, part_name(name, part), pulumi.ResourceOptions(parent=self))
-                parents.parts[part] = side
+                parents.parts[part] = TopologyPart(
+                    part, part_name(name, part), pulumi.ResourceOptions(parent=self)
+                )
         _register_records(domain, parents)
         outputs = domain_outputs(domain.plan)
         self.topology = outputs["topology"]

@@ -1,5 +1,6 @@
-"""The Pulumi program: stack config -> the plan (the same gate as the command line) -> a
-``MailFlowDomain`` per domain, or its bare records in the ``flat`` ``mailflow:resourceTree``."""
+"""The Pulumi program: stack config -> the plan (the same gate as the command line) -> each
+domain's records, at the top of the stack (``mailflow:resourceTree: flat``, the default) or under
+a ``MailFlowDomain`` per domain, and the stack outputs ``mailflow:stackOutputs`` asks for."""
 
 from __future__ import annotations
 
@@ -53,9 +54,30 @@ def target_inputs(settings: StackSettings) -> TargetInputs:
     return TargetInputs(tsig_secret=pulumi.Config(NAMESPACE).require_secret(TSIG_SECRET))
 
 
+def stack_outputs(plan: StackPlan) -> dict[str, Any]:
+    """The stack's exports, as much as ``mailflow:stackOutputs`` asks for."""
+    level = plan.settings.stack_outputs
+    exported: dict[str, Any] = {
+        "summary": {
+            "domains": len(plan.domains),
+            "records": sum(len(domain.records) for domain in plan.domains),
+            "warnings": len(plan.warnings),
+        }
+    }
+    if level != "summary":
+        domains = {domain.domain: domain_outputs(domain) for domain in plan.domains}
+        if level == "domains":
+            for outputs in domains.values():
+                del outputs["records"]
+        exported["domains"] = domains
+    if level == "full":
+        exported["connectorScript"] = render_script(plan.connectors)
+    return exported
+
+
 def run() -> dict[str, Any]:
-    """Register every domain's resources and export their outputs (the per-domain ones are also
-    returned, for tests) and the Exchange Online connector script.
+    """Register every domain's resources and export what ``mailflow:stackOutputs`` asks for,
+    which it returns.
 
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
     try:
@@ -74,10 +96,10 @@ def run() -> dict[str, Any]:
             register_flat(planned)
         else:
             MailFlowDomain(domain.domain, planned)
-    outputs = {domain.domain: domain_outputs(domain) for domain in plan.domains}
-    pulumi.export("domains", outputs)
-    pulumi.export("connectorScript", render_script(plan.connectors))
-    return outputs
+    exported = stack_outputs(plan)
+    for key, value in exported.items():
+        pulumi.export(key, value)
+    return exported
 
 
 def main() -> None:

@@ -87,11 +87,19 @@ TargetSettings = Annotated[
 
 
 ResourceTree = Literal["parts", "domain", "flat"]
-"""How a stack nests its resources: ``parts``, a ``MailFlowDomain`` component per domain with a
-component per topology side holding that side's records; ``domain``, records straight under the
-``MailFlowDomain``; ``flat``, records at the top of the stack, no components. Fewer components
-mean fewer engine steps and checkpoint writes, which large stacks feel (docs/BENCHMARKS.md)."""
+"""How a stack nests its resources: ``flat`` (the stack's default), records at the top of the
+stack, no components; ``domain``, records under a ``MailFlowDomain`` component per domain;
+``parts``, under a component per topology side of that ``MailFlowDomain``. Every component is an
+engine step and a checkpoint write, which every stack from about a hundred domains feels
+(docs/BENCHMARKS.md)."""
 RESOURCE_TREES: tuple[ResourceTree, ...] = ("parts", "domain", "flat")
+
+StackOutputs = Literal["summary", "domains", "full"]
+"""What the stack exports: ``summary`` (the default), counts only; ``domains``, also each
+domain's topology, SPF, lookup count and hosts; ``full``, also each domain's records and the
+Exchange Online connector script. Stack outputs are printed by every preview and ``up`` and
+rewritten with every checkpoint; ``mailflow plan`` and ``mailflow connectors`` print the same
+from the stack file."""
 
 
 class StackSettings(Model):
@@ -100,7 +108,8 @@ class StackSettings(Model):
     production: bool = False
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
     target: TargetSettings = ZoneFileSettings()
-    resource_tree: ResourceTree = "parts"
+    resource_tree: ResourceTree = "flat"
+    stack_outputs: StackOutputs = "summary"
     max_delete_share: Annotated[float, Field(ge=0, le=1)] = 0.3
     """The destructive-change guard refuses a run deleting or moving more than this share of the
     stack's record resources (and any MX or SPF one) unless ``MAILFLOW_ALLOW_DESTRUCTIVE=1``."""
@@ -110,7 +119,7 @@ class StackSettings(Model):
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
-_SETTINGS = frozenset({"production", "target", "resourceTree", "strict", "maxDeleteShare"})
+_SETTINGS = frozenset({"production", "target", "resourceTree", "stackOutputs", "strict", "maxDeleteShare"})
 TSIG_SECRET = "tsigSecret"
 """The rfc2136 target's TSIG secret (base64), a Pulumi secret: ``mailflow:tsigSecret``."""
 _KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", TSIG_SECRET}

@@ -31,8 +31,8 @@ class Registration:
     provider: str
     """The explicit provider reference (``URN::ID``), empty for the default provider."""
     aliases: list[str]
-    """The former parent each alias names: a URN, or ``STACK`` for the top of the stack (aliases
-    that keep the current parent, such as a provider SDK's type aliases, are left out)."""
+    """The URN each alias names, sent as a URN or as a former parent (aliases that keep the
+    current parent, such as a provider SDK's type aliases, are left out)."""
 
 
 @dataclass
@@ -83,9 +83,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     provider=request.provider,
                     aliases=[
-                        STACK if a.spec.noParent else a.spec.parentUrn
+                        a.urn or self.make_urn(a.spec.parentUrn, request.type, a.spec.name or request.name)
                         for a in request.aliases
-                        if a.spec.noParent or a.spec.parentUrn
+                        if a.urn or a.spec.noParent or a.spec.parentUrn
                     ],
                 )
             )

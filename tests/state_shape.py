@@ -3,7 +3,9 @@ type, name, URN, parent, aliases, dependencies, protect and import ID.
 
 ``tests/data/state_shape.json`` holds it for every case as the code before the component API
 (``test_state_kept.BEFORE``) registered it: that commit's tree (``git archive``) with this module
-and ``pulumi_harness.py`` copied in, ``{case: run_case(case) for case in cases()}`` written out."""
+and ``pulumi_harness.py`` copied in, ``{case: run_case(case) for case in cases()}`` written out.
+That code sent aliases as former parents; they are kept as the URNs they name, as aliases are
+sent now (the engine matches either form to the same URN)."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def cases() -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
     for example in sorted(p.stem for p in EXAMPLES.glob("*.yaml")):
         for kind in ("cloudflare", "azure"):
             values = example_values(example)
-            values["target"] = TARGETS[kind]
+            values.update(target=TARGETS[kind], resourceTree="parts")
             found[f"{example}/{kind}/parts"] = (values, {})
     return found
 

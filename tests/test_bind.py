@@ -350,10 +350,10 @@ def test_switching_the_resource_tree_moves_record_sets_in_state_without_touching
         return {(s["op"], s["urn"].split("::")[2].rsplit("$", 1)[-1]) for s in steps}
 
     sides = {"mailflow:index:ThirdPartyFront", "mailflow:index:ExchangeOnline"}
-    for tree, expected in (
-        ("flat", {("delete", t) for t in {"mailflow:index:MailFlowDomain", *sides}}),
-        ("domain", {("create", "mailflow:index:MailFlowDomain")}),
-        ("parts", {("create", t) for t in sides}),
+    for tree, expected in (  # from the default, flat
+        ("parts", {("create", t) for t in {"mailflow:index:MailFlowDomain", *sides}}),
+        ("domain", {("delete", t) for t in sides}),
+        ("flat", {("delete", "mailflow:index:MailFlowDomain")}),
     ):
         project.write_config({**project.config(), "mailflow:resourceTree": tree})
         assert changed_types() == expected, tree

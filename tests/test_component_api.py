@@ -98,17 +98,27 @@ def test_a_component_under_a_parent_is_named_and_aliased_relative_to_it() -> Non
     }
     runs = {tree: under_a_parent(tree) for tree in ("parts", "domain")}
     assert {r.urn for r in runs["parts"] if not r.custom} == {parent_urn, domain_urn, *sides}
-    places: dict[str, set[str]] = {}
+    places: dict[str, frozenset[str]] = {}
     for tree, registrations in runs.items():
         for record in (r for r in registrations if r.custom):
             assert record.urn.startswith(f"{types}$")
-            place = {record.parent, *record.aliases}  # where it is, and where other shapes put it
+            place = frozenset({record.urn, *record.aliases})  # its URN, and its URN in the other shapes
             assert places.setdefault(record.name, place) == place, tree
-    # Under the parent (flat), the component (domain) and, for a side's records, the side (parts).
-    assert {frozenset(place) for place in places.values()} == {
-        frozenset({parent_urn, domain_urn}),
-        *(frozenset({parent_urn, domain_urn, side}) for side in sides),
-    }
+    # Under the parent (flat), under the component (domain) and, for a side's records, under the
+    # side (parts).
+    record_type = "cloudflare:index/dnsRecord:DnsRecord"
+    sides_used = set()
+    for name, place in places.items():
+        shapes = {
+            f"urn:pulumi:test::mailflow::{PARENT}${record_type}::{name}",
+            f"{types}${record_type}::{name}",
+        }
+        assert shapes <= place
+        under_side = {side for side in sides if f"{side.rpartition('::')[0]}${record_type}::{name}" in place}
+        assert place == shapes | {f"{side.rpartition('::')[0]}${record_type}::{name}" for side in under_side}
+        sides_used |= under_side
+    assert sides_used == sides
+    assert any(len(place) == 2 for place in places.values())  # the domain's own records: no side
 
 
 @pytest.mark.parametrize("option", ["provider", "providers"])

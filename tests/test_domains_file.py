@@ -104,8 +104,14 @@ def test_a_bad_domains_file_is_one_clear_problem(
 def test_the_program_reads_the_domains_file(tmp_path: Path) -> None:
     path = tmp_path / "domains.json"
     path.write_text(json.dumps([SEED_DOMAIN]))
-    run = run_program({"domainsFile": str(path), "target": {"kind": "cloudflare", "zoneId": "zone-1"}})
-    assert "contoso.com" in run.outputs
+    run = run_program(
+        {
+            "domainsFile": str(path),
+            "target": {"kind": "cloudflare", "zoneId": "zone-1"},
+            "stackOutputs": "full",
+        }
+    )
+    assert list(run.outputs["domains"]) == ["contoso.com"]
     assert len(run.of_type("cloudflare:index/dnsRecord:DnsRecord")) == len(
-        run.outputs["contoso.com"]["records"]
+        run.outputs["domains"]["contoso.com"]["records"]
     )

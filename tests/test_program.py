@@ -14,12 +14,22 @@ from typing import Any
 import dns.rdata
 import pulumi
 import pytest
-from conftest import EXAMPLES, ROOT, SEED_DOMAIN, SEED_SPF, example_values, seed_cloudflare_records
-from pulumi_harness import STACK, run_program
+from conftest import (
+    EXAMPLES,
+    ROOT,
+    SEED_DOMAIN,
+    SEED_SPF,
+    SEED_STACK,
+    example_values,
+    seed_cloudflare_records,
+)
+from pulumi_harness import run_program
+from stack_fixtures import stack_values
 
 from mailflow import program
 from mailflow.plan import REGISTRATION_GC_THRESHOLDS
 from mailflow.settings import RESOURCE_TREES
+from mailflow.stackfile import read_stack_file
 
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
 AZURE = {"kind": "azure", "resourceGroupName": "rg-dns"}
@@ -153,7 +163,7 @@ def test_zonefile_is_the_default_target_with_one_file_per_domain() -> None:
 @pytest.mark.parametrize("target", [CLOUDFLARE, AZURE, None], ids=["cloudflare", "azure", "zonefile"])
 @pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
 def test_every_topology_on_every_target_builds_the_component_tree(example: str, target: Any) -> None:
-    values = example_values(example)
+    values = {**example_values(example), "resourceTree": "parts", "stackOutputs": "full"}
     if target is not None:
         values["target"] = target
     run = run_program(values)
@@ -177,7 +187,7 @@ def test_every_topology_on_every_target_builds_the_component_tree(example: str, 
     if target == CLOUDFLARE:
         mx = [r for r in resources if r.inputs["type"] == "MX"]
         assert {run.by_urn(r.parent).type for r in mx} == {PART_OF_MX[topology]}
-        assert len(resources) == len(run.outputs[values["domains"][0]["name"]]["records"])
+        assert len(resources) == len(run.outputs["domains"][values["domains"][0]["name"]]["records"])
 
 
 @pytest.mark.parametrize("target", [CLOUDFLARE, AZURE, None], ids=["cloudflare", "azure", "zonefile"])
@@ -187,32 +197,25 @@ def test_each_resource_tree_registers_the_same_resources_aliased_to_the_other_sh
         values["target"] = target
     runs = {tree: run_program({**values, "resourceTree": tree}) for tree in RESOURCE_TREES}
     stack_urn = runs["parts"].of_type("mailflow:index:MailFlowDomain")[0].parent
-
-    def as_alias(urn: str) -> str:
-        """A parent as an alias names it: the top of the stack is ``STACK``."""
-        return STACK if urn == stack_urn else urn
-
-    parent_in = {
-        tree: {r.name: as_alias(r.parent) for r in run.registrations if r.custom}
-        for tree, run in runs.items()
-    }
+    urn_in = {tree: {r.name: r.urn for r in run.registrations if r.custom} for tree, run in runs.items()}
     components = {
         tree: sorted(r.type for r in run.registrations if not r.custom) for tree, run in runs.items()
     }
     assert components["flat"] == []
     assert components["domain"] == ["mailflow:index:MailFlowDomain"]
     assert "mailflow:index:MailFlowDomain" in components["parts"]
-    assert set(parent_in["flat"].values()) == {STACK}
+    assert {r.parent for r in runs["flat"].registrations} == {stack_urn}
     if target == CLOUDFLARE:
-        assert len(set(parent_in["parts"].values())) > 1  # some records sit under a side
-    for tree, run in runs.items():
+        sides = {r.parent for r in runs["parts"].registrations if r.custom} - {stack_urn}
+        assert len(sides) > 1  # some records sit under a side, others under the domain
+    for run in runs.values():
         resources = [r for r in run.registrations if r.custom]
         same = {r.name: r.inputs for r in runs["parts"].registrations if r.custom}
         assert {r.name: r.inputs for r in resources} == same
         for resource in resources:
-            elsewhere = {parent_in[other][resource.name] for other in RESOURCE_TREES}
-            aliases = {as_alias(alias) for alias in resource.aliases}
-            assert aliases == elsewhere - {parent_in[tree][resource.name]}
+            elsewhere = {urn_in[other][resource.name] for other in RESOURCE_TREES}
+            assert set(resource.aliases) == elsewhere - {resource.urn}
+            assert all(isinstance(alias, str) for alias in resource.aliases)
         assert run.outputs == runs["parts"].outputs
 
 
@@ -223,8 +226,46 @@ def test_an_unknown_resource_tree_is_a_config_error() -> None:
         run_program(seed(resourceTree="nested"))
 
 
+def test_the_stack_is_flat_by_default_with_no_components() -> None:
+    run = run_program(seed(CLOUDFLARE))
+    assert run.registrations and all(r.custom for r in run.registrations)
+    assert {r.parent for r in run.registrations} == {run.guard.parent}
+
+
+def test_the_stack_exports_a_summary_by_default() -> None:
+    values = {**stack_values(2), "target": CLOUDFLARE}
+    assert run_program(values).outputs == {"summary": {"domains": 2, "records": 16, "warnings": 0}}
+    values["domains"][1]["onPremises"].pop("smartHost")
+    assert run_program(values).outputs["summary"]["warnings"] == 1
+
+
+def test_stack_outputs_domains_add_each_domains_hosts_but_not_its_records() -> None:
+    outputs = run_program(seed(CLOUDFLARE, stackOutputs="domains")).outputs
+    assert set(outputs) == {"summary", "domains"}
+    assert outputs["domains"]["contoso.com"]["relayHost"] == "contoso-com.mail.protection.outlook.com"
+    assert "records" not in outputs["domains"]["contoso.com"]
+
+
+def test_stack_outputs_full_add_the_records_and_the_connector_script_mailflow_connectors_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mailflow.cli import main
+
+    outputs = run_program({**read_stack_file(SEED_STACK), "stackOutputs": "full"}).outputs
+    assert main(["connectors", str(SEED_STACK)]) == 0
+    assert outputs["connectorScript"] == capsys.readouterr().out
+    assert len(outputs["domains"]["contoso.com"]["records"]) == outputs["summary"]["records"]
+
+
+def test_an_unknown_stack_outputs_level_is_a_config_error() -> None:
+    with pytest.raises(
+        Exception, match=r"mailflow:stackOutputs: 'all' is not one of: summary, domains or full"
+    ):
+        run_program(seed(stackOutputs="all"))
+
+
 def test_stack_outputs_give_records_spf_lookups_and_relay_host() -> None:
-    outputs = run_program(seed(CLOUDFLARE)).outputs["contoso.com"]
+    outputs = run_program(seed(CLOUDFLARE, stackOutputs="full")).outputs["domains"]["contoso.com"]
     assert outputs["spf"] == SEED_SPF.strip('"')
     assert outputs["spfLookups"] == 1
     assert outputs["relayHost"] == "contoso-com.mail.protection.outlook.com"
@@ -307,7 +348,7 @@ def test_the_program_publishes_the_tenant_files_values() -> None:
     from mailflow.stackfile import read_stack_file
 
     values = read_stack_file(ROOT / "stacks" / "Pulumi.local.yaml")
-    run = run_program({**values, "target": CLOUDFLARE, "strict": "true"})
+    run = run_program({**values, "target": CLOUDFLARE, "strict": "true", "stackOutputs": "domains"})
     cnames = {
         inputs(r)["name"]: inputs(r)["content"]
         for r in run.of_type(DNS_RECORD)
@@ -317,7 +358,7 @@ def test_the_program_publishes_the_tenant_files_values() -> None:
         cnames["selector1._domainkey.contoso.com"]
         == "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"
     )
-    assert run.outputs["contoso.com"]["relayHost"] == "contoso-com.mail.protection.outlook.com"
+    assert run.outputs["domains"]["contoso.com"]["relayHost"] == "contoso-com.mail.protection.outlook.com"
 
 
 def test_zone_keys_must_match_the_target() -> None:

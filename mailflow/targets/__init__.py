@@ -37,6 +37,9 @@ def stack_owner() -> str:
 class Target(Protocol):
     """Registers the provider resources of a domain's record groups."""
 
+    resource_type: str
+    """The Pulumi type of the resources it registers, as their URNs (and aliases) spell it."""
+
     def placement(self, domain: DomainPlan) -> str:
         """Where the domain's resources live (zone, file): a change moves them, which the
         destructive-change guard counts as deleting them."""

@@ -52,6 +52,8 @@ def relative_to(zone: str, name: str) -> str:
 
 
 class AzureTarget:
+    resource_type = "azure-native:dns:RecordSet"
+
     def __init__(self, settings: AzureSettings, resource_group_name: pulumi.Input[str]) -> None:
         self.settings = settings
         self.resource_group_name = resource_group_name

@@ -53,6 +53,8 @@ def record_args(record: Record) -> dict[str, Any]:
 
 
 class CloudflareTarget:
+    resource_type = "cloudflare:index/dnsRecord:DnsRecord"
+
     def __init__(self, settings: CloudflareSettings, zone_id: pulumi.Input[str] | None = None) -> None:
         self.settings = settings
         self.given_zone_id = zone_id

@@ -153,6 +153,8 @@ class DnsRecordSet(Resource):
 
 
 class Rfc2136Target:
+    resource_type = "pulumi-python:dynamic:Resource"
+
     def __init__(self, settings: Rfc2136Settings, secret: pulumi.Input[str]) -> None:
         self.settings = settings
         # Secret in state and in every log, however the program holds it.

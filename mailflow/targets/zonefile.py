@@ -248,6 +248,8 @@ class ZoneFile(Resource):
 
 
 class ZoneFileTarget:
+    resource_type = "pulumi-python:dynamic:Resource"
+
     def __init__(self, settings: ZoneFileSettings) -> None:
         self.settings = settings
         # As configured: a relative directory is the project's, wherever it is checked out, and
