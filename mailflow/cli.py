@@ -192,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
         "does not publish is drift",
     )
     _tenant_parser(commands)
+    _fleet_parser(commands)
     return parser
 
 
@@ -226,6 +227,12 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["connectors"] and arguments[1:2] in (["export"], ["diff"]):
         return _connector_actions_parser().parse_args(arguments[1:])
+    if arguments[:1] == ["fleet"] and "--" in arguments:
+        # What follows `--` goes to Pulumi as it is: argparse would read it as more stack files.
+        cut = arguments.index("--")
+        fleet = parser.parse_args(arguments[:cut])
+        fleet.pulumi_args = arguments[cut + 1 :]
+        return fleet
     return parser.parse_args(arguments)
 
 
@@ -261,6 +268,59 @@ def _tenant_parser(commands: Any) -> None:
     )
     script.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
     script.add_argument("--output", default=DEFAULT_EXPORT, help="the file the script writes")
+
+
+def _count(text: str) -> int:
+    """An argument type: a whole number above 0."""
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
+    return int(text)
+
+
+FLEET_UPDATE_USAGE = "mailflow fleet {action} STACKFILE... [--parallel K] [--log-dir DIR] [-- PULUMI ARGS...]"
+
+
+def _fleet_parser(commands: Any) -> None:
+    fleet = commands.add_parser(
+        "fleet", help="check, split and run stacks that share an organisation's domains (docs/FLEETS.md)"
+    )
+    fleet.set_defaults(pulumi_args=[])
+    actions = fleet.add_subparsers(dest="action", required=True)
+    check = actions.add_parser(
+        "check",
+        help="plan every stack and refuse a domain, zone file or record set two stacks would write",
+    )
+    check.add_argument("stackfiles", type=Path, nargs="+", metavar="STACKFILE")
+    split = actions.add_parser(
+        "split", help="write the domains of a domains file into shards of at most N, a stack file each"
+    )
+    split.add_argument("domains_file", type=Path, metavar="DOMAINS_FILE", help="a YAML or JSON domain list")
+    split.add_argument("--size", type=_count, required=True, metavar="N", help="domains per shard, at most")
+    split.add_argument("--out", type=Path, required=True, metavar="DIR", help="where the files go")
+    split.add_argument("--prefix", default="fleet", metavar="NAME", help="stacks NAME-1, NAME-2, … (fleet)")
+    split.add_argument(
+        "--template",
+        type=Path,
+        metavar="STACKFILE",
+        help="copy its mailflow: keys other than the domain list into every stack file",
+    )
+    split.add_argument("--force", action="store_true", help="overwrite files of an earlier split")
+    for action, verb in (("up", "update"), ("preview", "preview")):
+        run = actions.add_parser(
+            action,
+            help=f"`fleet check`, then {verb} the stacks K at a time (Pulumi's Automation API)",
+            usage=FLEET_UPDATE_USAGE.format(action=action),
+        )
+        run.add_argument("stackfiles", type=Path, nargs="+", metavar="STACKFILE")
+        run.add_argument(
+            "--parallel", type=_count, metavar="K", help="stacks run at once (default: the number of CPUs)"
+        )
+        run.add_argument(
+            "--log-dir",
+            type=Path,
+            metavar="DIR",
+            help="each stack's output, as <stack>.log (default: a new temporary directory)",
+        )
 
 
 def _resolver(args: argparse.Namespace) -> Resolver | None:
@@ -340,6 +400,10 @@ def _tenant(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = _parse(parser, argv)
+    if args.command == "fleet":
+        from mailflow.fleet import main as fleet
+
+        return fleet(args)
     if args.command == "plan" and not args.live_spf and args.nameserver:
         parser.error("plan: --nameserver is only used with --live-spf")
     if args.command == "connectors" and args.action == "export":
