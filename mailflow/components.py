@@ -44,7 +44,7 @@ PART_TYPES = {
 }
 
 ComponentTree = Literal["parts", "domain"]
-"""The tree shapes that have a ``MailFlowDomain``; ``flat`` registers none (``register_flat``)."""
+"""The tree shapes that have a ``MailFlowDomain``; ``flat`` registers none (``register_records``)."""
 TargetSettingsModel = ZoneFileSettings | CloudflareSettings | AzureSettings | Rfc2136Settings
 
 
@@ -266,9 +266,15 @@ class _Parents:
         return f"{DOMAIN_TYPE}${PART_TYPES[group_part]}$"
 
 
-def _register_records(domain: PlannedDomain, parents: _Parents) -> None:
-    """Register each record group of the domain under its parent in the domain's tree shape."""
+def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> None:
+    """Register each record group of the domain under its parent in the domain's tree shape:
+    ``parents`` of its ``MailFlowDomain``, or None for the flat shape, records at the top of the
+    stack with no component (each component is an engine step and a state write).
+
+    The stack program calls it straight for every domain: each call between the program and a
+    resource's constructor is a frame of the stack trace the engine keeps in state per resource."""
     tree = domain.resource_tree
+    parents = parents or _Parents(domain.plan.domain, None, None)
     for group in domain.plan.groups:
         parent = parents.of(tree, group.part)
         assert not isinstance(parent, pulumi.Output), "the components of the tree shape are registered"
@@ -281,12 +287,6 @@ def _register_records(domain: PlannedDomain, parents: _Parents) -> None:
             depends_on=[domain.guard] if domain.guard is not None else None,
         )
         domain.target.register(domain.plan, group, options)
-
-
-def register_flat(domain: PlannedDomain) -> None:
-    """The flat tree shape: the domain's records at the top of the stack, with no component
-    (each component is an engine step and a state write, which large stacks feel)."""
-    _register_records(domain, _Parents(domain.plan.domain, None, None))
 
 
 def _parts(groups: Iterable[RecordGroup]) -> list[str]:
@@ -325,7 +325,7 @@ class MailFlowDomain(pulumi.ComponentResource):
         else:  # the stack program, which logs the warnings of the whole stack itself
             domain = args
         if domain.resource_tree == "flat":
-            raise ValueError("the flat tree shape has no MailFlowDomain: use register_flat")
+            raise ValueError("the flat tree shape has no MailFlowDomain: use register_records")
         super().__init__(DOMAIN_TYPE, name, None, opts)
         for warning in warnings:
             pulumi.log.warn(str(warning), resource=self)
@@ -335,7 +335,7 @@ class MailFlowDomain(pulumi.ComponentResource):
                 parents.parts[part] = TopologyPart(
                     part, part_name(name, part), pulumi.ResourceOptions(parent=self)
                 )
-        _register_records(domain, parents)
+        register_records(domain, parents)
         outputs = domain_outputs(domain.plan)
         self.topology = outputs["topology"]
         self.spf = outputs["spf"]

@@ -4,10 +4,14 @@ with ``MAILFLOW_ALLOW_DESTRUCTIVE=1``.
 
 The guard is a resource that every record resource depends on, so the engine checks it first, in
 ``pulumi preview`` and ``pulumi up`` alike. Its inputs are the stack's record resources, where
-each lives, and which carry mail routing; its ``check`` compares them with the last run's."""
+each lives, and which carry mail routing; its ``check`` compares them with the last run's. Its
+outputs are only their digest, which is what tells the engine they changed: state keeps inputs
+anyway, and every checkpoint rewrites whatever state holds."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from typing import Any
 
@@ -76,15 +80,29 @@ def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
     )
 
 
+COMPARED = ("placements", "routing", "maxDeleteShare")
+"""The inputs whose change the guard records (``allow`` is this run's alone)."""
+
+
+def digest(props: dict[str, Any]) -> str:
+    """What the guard's outputs hold of its inputs."""
+    compared = {key: props.get(key) for key in COMPARED}
+    return hashlib.sha256(json.dumps(compared, sort_keys=True).encode()).hexdigest()
+
+
 class GuardProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         reason = refusal(olds, news) if olds else None
         return CheckResult(news, [CheckFailure("placements", reason)] if reason else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_=GUARD_NAME, outs=props)
+        return CreateResult(id_=GUARD_NAME, outs={"digest": digest(props)})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """``olds`` are the last run's outputs: a digest, or, from a guard created before the
+        outputs were a digest, the inputs themselves."""
+        if "digest" in olds:
+            return DiffResult(changes=olds["digest"] != digest(news), replaces=[])
         before: dict[str, str] = olds.get("placements") or {}
         after: dict[str, str] = news.get("placements") or {}
         moved = before.keys() != after.keys() or not all(same_place(before[k], after[k]) for k in before)
@@ -92,7 +110,7 @@ class GuardProvider(ResourceProvider):
         return DiffResult(changes=changes, replaces=[])
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=news)
+        return UpdateResult(outs={"digest": digest(news)})
 
 
 class ChangeGuard(Resource):

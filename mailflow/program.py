@@ -10,7 +10,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from mailflow.components import ConfigRunError, MailFlowDomain, PlannedDomain, domain_outputs, register_flat
+from mailflow.components import (
+    ConfigRunError,
+    MailFlowDomain,
+    PlannedDomain,
+    domain_outputs,
+    register_records,
+)
 from mailflow.connectors import render_script
 from mailflow.errors import ConfigError
 from mailflow.guard import ChangeGuard
@@ -93,7 +99,7 @@ def run() -> dict[str, Any]:
     for domain in plan.domains:
         planned = PlannedDomain(domain, target, settings.resource_tree, settings.production, guard)
         if settings.resource_tree == "flat":
-            register_flat(planned)
+            register_records(planned)
         else:
             MailFlowDomain(domain.domain, planned)
     exported = stack_outputs(plan)

@@ -105,3 +105,25 @@ def test_a_zone_file_spelled_relative_to_the_project_is_where_its_absolute_spell
     moved = {**news, "placements": {"contoso.com/zone": "zones/contoso.com.zone"}}
     assert refusal(olds, moved) is not None
     assert GuardProvider().diff("guard", olds, moved).changes
+
+
+def test_the_guard_outputs_a_digest_of_what_it_compares_and_diffs_by_it() -> None:
+    provider = GuardProvider()
+    inputs = {
+        **BEFORE,
+        "placements": {"contoso.com/MX": "zone a"},
+        "routing": ["contoso.com/MX"],
+        "allow": False,
+    }
+    outputs = provider.create(inputs).outs
+    assert outputs is not None and list(outputs) == ["digest"]
+    assert not provider.diff("guard", outputs, {**inputs, "allow": True}).changes
+    for changed in (
+        {"placements": {"contoso.com/MX": "zone b"}},
+        {"placements": {"contoso.com/MX": "zone a", "contoso.com/TXT": "zone a"}},
+        {"routing": []},
+        {"maxDeleteShare": 0.5},
+    ):
+        news = {**inputs, **changed}
+        assert provider.diff("guard", outputs, news).changes, changed
+        assert provider.update("guard", outputs, news).outs == provider.create(news).outs
