@@ -4,6 +4,7 @@ model base every config section derives from."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
@@ -38,12 +39,21 @@ def _relative_name(value: str) -> str:
     return value
 
 
+_IPV4_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# An IPv4 address in dotted decimal without leading zeros is already in the form published; any
+# other text is parsed by ipaddress, which also says what is wrong with it.
+_PLAIN_IPV4 = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
+
+
 def _ip_network(value: str) -> str:
+    text = value.strip()
+    if _PLAIN_IPV4.fullmatch(text):
+        return text
     try:
-        network = ipaddress.ip_network(value.strip(), strict=True)
+        network = ipaddress.ip_network(text, strict=True)
     except ValueError:
         try:
-            ipaddress.ip_network(value.strip(), strict=False)
+            ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"{quote(value)} is not an IPv4 or IPv6 address or CIDR network") from None
         raise ValueError(f"{quote(value)} has host bits set; write the network address") from None

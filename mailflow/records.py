@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
@@ -13,10 +14,6 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.CNAME
-import dns.rdtypes.ANY.MX
-import dns.rdtypes.ANY.TXT
-import dns.rdtypes.IN.SRV
 import dns.tokenizer
 
 from mailflow.assigned import Assigned
@@ -43,23 +40,69 @@ def dns_name(text: str) -> dns.name.Name:
 
 def _rdata(rtype: str, data: tuple[str | int, ...]) -> dns.rdata.Rdata:
     """dnspython rdata from a record's fields; types mailflow does not build keep their text
-    (absolute: it holds no names, or names completed when the value was parsed)."""
+    (absolute: it holds no names, or names completed when the value was parsed). The rdata
+    classes come from dnspython's registry, which imports each on first use: most values are
+    written without them (see ``_plain_text``)."""
+    rdtype = dns.rdatatype.from_text(rtype)
+    if rtype not in ("MX", "TXT", "CNAME", "SRV"):
+        return dns.rdata.from_text(_IN, rdtype, str(data[0]))
+    fields: tuple[Any, ...]
     if rtype == "MX":
-        return dns.rdtypes.ANY.MX.MX(_IN, dns.rdatatype.MX, data[0], dns_name(str(data[1])))
-    if rtype == "TXT":
-        return dns.rdtypes.ANY.TXT.TXT(_IN, dns.rdatatype.TXT, [str(s).encode("ascii") for s in data])
-    if rtype == "CNAME":
-        return dns.rdtypes.ANY.CNAME.CNAME(_IN, dns.rdatatype.CNAME, dns_name(str(data[0])))
-    if rtype == "SRV":
+        fields = (data[0], dns_name(str(data[1])))
+    elif rtype == "TXT":
+        fields = ([str(s).encode("ascii") for s in data],)
+    elif rtype == "CNAME":
+        fields = (dns_name(str(data[0])),)
+    else:
         priority, weight, port, target = data
-        return dns.rdtypes.IN.SRV.SRV(_IN, dns.rdatatype.SRV, priority, weight, port, dns_name(str(target)))
-    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), str(data[0]))
+        fields = (priority, weight, port, dns_name(str(target)))
+    rdata: dns.rdata.Rdata = dns.rdata.get_rdata_class(_IN, rdtype)(_IN, rdtype, *fields)
+    return rdata
+
+
+# Values that presentation format writes as they are: absolute names of letters, digits, '-', '_'
+# and '*' within DNS's limits (63-octet labels, 255-octet names: RFC 1035 §2.3.4), and
+# character-strings of at most 255 printable ASCII characters other than '"' and '\'. Anything
+# else, hostile text included, is dnspython's to quote and escape.
+_PLAIN_NAME = re.compile(r"(?=.{1,254}\Z)(?:\.|(?:[A-Za-z0-9_*-]{1,63}\.)+)\Z")
+_PLAIN_STRING = re.compile(r"[ !#-\[\]-~]{0,255}\Z")
+
+
+def _uint16(value: str | int) -> bool:
+    return type(value) is int and 0 <= value <= 65535
+
+
+def _name(value: str | int) -> bool:
+    return isinstance(value, str) and _PLAIN_NAME.match(value) is not None
+
+
+def _plain_text(rtype: str, data: tuple[str | int, ...]) -> str | None:
+    """The presentation format of a value whose fields need no quoting or escaping: the text
+    dnspython writes for it, without building its rdata. None for any other value."""
+    if rtype == "TXT":
+        if data and all(isinstance(s, str) and _PLAIN_STRING.match(s) for s in data):
+            return " ".join(f'"{s}"' for s in data)
+    elif rtype == "MX":
+        if len(data) == 2 and _uint16(data[0]) and _name(data[1]):
+            return f"{data[0]} {data[1]}"
+    elif rtype == "CNAME":
+        if len(data) == 1 and _name(data[0]):
+            return str(data[0])
+    elif rtype == "SRV" and len(data) == 4 and all(_uint16(n) for n in data[:3]) and _name(data[3]):
+        return " ".join(str(field) for field in data)
+    return None
+
+
+def _presentation(rtype: str, data: tuple[str | int, ...]) -> str:
+    """RFC 1035 presentation format of a value, as dnspython writes it."""
+    plain = _plain_text(rtype, data)
+    return plain if plain is not None else _rendered(rtype, data)
 
 
 @lru_cache(maxsize=65536)
-def _presentation(rtype: str, data: tuple[str | int, ...]) -> str:
-    """dnspython's presentation format, rendered once per distinct value: MX hosts, autodiscover
-    and other targets repeat across the domains of a stack."""
+def _rendered(rtype: str, data: tuple[str | int, ...]) -> str:
+    """dnspython's presentation format, rendered once per distinct value: extra records repeat
+    across the domains of a stack."""
     return _rdata(rtype, data).to_text()
 
 
@@ -87,7 +130,7 @@ class Record:
     def rdata(self) -> dns.rdata.Rdata:
         return _rdata(self.type, self.data)
 
-    @cached_property
+    @property
     def value(self) -> str:
         """RFC 1035 presentation format, e.g. ``10 mx1.example.net.`` or ``"v=spf1 … -all"``."""
         return _presentation(self.type, self.data)
@@ -320,11 +363,11 @@ def _extra_slot(rtype: str, value: str) -> str:
 def _fields(rdata: Any) -> tuple[str | int, ...]:
     """The fields of a parsed MX, CNAME or SRV rdata, names checked and in lower case; the
     presentation text of other types."""
-    if isinstance(rdata, dns.rdtypes.ANY.MX.MX):
+    if rdata.rdtype == dns.rdatatype.MX:
         return (rdata.preference, _target(rdata.exchange))
-    if isinstance(rdata, dns.rdtypes.ANY.CNAME.CNAME):
+    if rdata.rdtype == dns.rdatatype.CNAME:
         return (_target(rdata.target),)
-    if isinstance(rdata, dns.rdtypes.IN.SRV.SRV):
+    if rdata.rdtype == dns.rdatatype.SRV:
         return (rdata.priority, rdata.weight, rdata.port, _target(rdata.target))
     text: str = rdata.to_text()
     return (text,)

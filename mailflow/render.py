@@ -21,8 +21,8 @@ def plan_json(plan: StackPlan) -> str:
 
 def zone_text(origin: str, records: Iterable[Record]) -> str:
     """``$ORIGIN`` and one ``owner TTL IN TYPE value`` line per record. Names and values are
-    dnspython's presentation format (quoting, escaping, absolute names), so no text of the config
-    reaches the file unescaped; values are rendered once per record and kept."""
+    in presentation format as dnspython writes them (quoting, escaping, absolute names), so no
+    text of the config reaches the file unescaped."""
     # The origin is a domain name, validated as letters, digits and hyphens: nothing to escape.
     lines = [f"$ORIGIN {fqdn(origin)}"]
     lines.extend(f"{r.relative_name()} {r.ttl} IN {r.type} {r.value}" for r in records)

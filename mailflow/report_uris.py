@@ -11,6 +11,8 @@ from mailflow.names import normalize_name
 
 # RFC 3986 §2: what a URI may hold unencoded (non-ASCII host names are converted, not refused here).
 _NOT_URI_CHARACTER = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+# The characters to look at: those a URI holds unencoded are fine, but for ';' and ','.
+_SUSPECT_CHARACTER = re.compile(r"[;,]|" + _NOT_URI_CHARACTER.pattern)
 # RFC 5322 §3.2.3 atext that RFC 6068 lets a mailto: URI hold unencoded, and percent-encodings.
 _MAILTO_LOCAL_PART = re.compile(r"(?:[A-Za-z0-9._~'*+=$&/-]|%[0-9A-Fa-f]{2})+")
 _SIZE_LIMIT = re.compile(r"[0-9]+[kmgt]?", re.IGNORECASE)
@@ -20,7 +22,8 @@ _HTTPS = re.compile(r"https://(?P<host>[^/?#:@]+)(?::(?P<port>[0-9]{1,5}))?(?P<r
 def _unsafe_character(value: str, tag: str) -> str | None:
     """Why a character of ``value`` cannot stand in a report URI, or None. A ``;`` would end the
     tag, so that what follows is read as another tag (``pct=0``, a second ``ruf``)."""
-    for character in value:
+    for suspect in _SUSPECT_CHARACTER.finditer(value):
+        character = suspect.group()
         if character == ";":
             return (
                 f"holds ';', which ends the {tag} tag: what follows would be read as another tag. "
@@ -33,7 +36,7 @@ def _unsafe_character(value: str, tag: str) -> str | None:
             )
         if character.isspace() or not character.isprintable():
             return f"holds {quote(character)}, which no URI holds (RFC 3986 §2); percent-encode it"
-        if character.isascii() and _NOT_URI_CHARACTER.match(character):
+        if character.isascii():
             return f"holds {quote(character)}, which no URI holds unencoded (RFC 3986 §2); percent-encode it"
     return None
 
