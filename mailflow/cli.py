@@ -26,7 +26,7 @@ from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
 from mailflow.resolvers import LiveResolver, Nameserver, Resolver
 from mailflow.stackfile import read_stack_file
-from mailflow.tenant import TENANT_FILE_KEY
+from mailflow.tenant import AUTH_METHODS, EXO_EXPORT, TENANT_FILE_KEY
 
 if TYPE_CHECKING:
     from mailflow.live_connectors import LiveTenant
@@ -237,9 +237,6 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 def _tenant_parser(commands: Any) -> None:
-    from mailflow.exo import DEFAULT_EXPORT
-    from mailflow.graph import AUTH_METHODS
-
     tenant = commands.add_parser("tenant", help="read the values Microsoft assigned from the tenant")
     actions = tenant.add_subparsers(dest="action", required=True)
     pull = actions.add_parser(
@@ -267,7 +264,7 @@ def _tenant_parser(commands: Any) -> None:
         "script", help="print the Exchange Online PowerShell that exports DKIM, DNSSEC and domain type"
     )
     script.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
-    script.add_argument("--output", default=DEFAULT_EXPORT, help="the file the script writes")
+    script.add_argument("--output", default=EXO_EXPORT, help="the file the script writes")
 
 
 def _count(text: str) -> int:

@@ -18,11 +18,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from mailflow.errors import ConfigError
 from mailflow.powershell import comment, quote
 from mailflow.stackfile import read_yaml
-from mailflow.tenant import DkimValues, DnssecValues, ExchangeValues, TenantMx
+from mailflow.tenant import EXO_EXPORT, DkimValues, DnssecValues, ExchangeValues, TenantMx
 from mailflow.validation import problems_from
 
 CMDLETS = "Get-DkimSigningConfig, Get-DnssecStatusForVerifiedDomain, Get-AcceptedDomain"
-DEFAULT_EXPORT = "exo-export.json"
 
 
 class _Export(BaseModel):
@@ -53,7 +52,7 @@ class ExoExport(_Export):
     domains: list[ExportDomain]
 
 
-def export_script(domains: Iterable[str], output: str = DEFAULT_EXPORT) -> str:
+def export_script(domains: Iterable[str], output: str = EXO_EXPORT) -> str:
     """Exchange Online PowerShell that writes, for each domain, what the three cmdlets say, as the
     JSON ``mailflow tenant pull --exo-json`` reads. It only reads the organization."""
     names = ", ".join(quote(name) for name in domains)

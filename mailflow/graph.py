@@ -8,21 +8,19 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from mailflow.fields import Cloud
 from mailflow.names import normalize_name
-from mailflow.tenant import GraphValues, TenantMx
+from mailflow.tenant import Auth, GraphValues, TenantMx
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from msgraph.graph_service_client import GraphServiceClient
 
-Auth = Literal["default", "environment", "workload-identity", "azure-cli", "device-code"]
-AUTH_METHODS: tuple[Auth, ...] = get_args(Auth)
 PERMISSION = "Domain.Read.All"
 MAX_PAGES = 50
 """A domain has a handful of service records; more pages than this is a server going round in circles."""

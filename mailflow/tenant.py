@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml_rs
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationError
@@ -21,6 +21,11 @@ from mailflow.stackfile import project_path, read_yaml
 from mailflow.validation import NAMESPACE, problems_from
 
 TENANT_FILE_KEY = f"{NAMESPACE}:tenantFile"
+Auth = Literal["default", "environment", "workload-identity", "azure-cli", "device-code"]
+"""How ``mailflow tenant pull`` signs in to Microsoft Graph (``mailflow.graph.credential``)."""
+AUTH_METHODS: tuple[Auth, ...] = get_args(Auth)
+EXO_EXPORT = "exo-export.json"
+"""The file the Exchange Online export script writes by default (``mailflow.exo``)."""
 HEADER = (
     "# The values Microsoft assigned to these domains, read from the tenant by `mailflow tenant pull`.\n"
     "# Commit it beside the stack file; `mailflow tenant pull --check` tells when it is out of date.\n"

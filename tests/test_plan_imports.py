@@ -22,6 +22,9 @@ NOT_FOR_PLAN = (
     "mailflow.pull",
     "mailflow.dnsupdate",
     "mailflow.fleet",
+    "mailflow.graph",
+    "mailflow.exo",
+    "asyncio",
     "dns.rdtypes",
     "dns.renderer",
 )
