@@ -1,5 +1,7 @@
-"""``python -m bench`` (``make bench``): every benchmark of docs/BENCHMARKS.md, measured in one
-run as medians of fresh processes after a warm-up, with ratios of mailflow to its baselines."""
+"""``python -m bench`` (``make bench``): every benchmark of docs/BENCHMARKS.md in one run. A case
+with a baseline (a hand-written Pulumi program, octoDNS, the I/O floor, one stack against a fleet)
+runs alternately with it, and the table gives the median and range of the per-pair ratios
+against the target each one has; other cases give medians of fresh processes."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.fixtures import write_stack_file
-from bench.harness import Case, Result, print_progress, run_case
+from bench.fleet import fleet_cases
+from bench.floor import prepare as prepare_floor
+from bench.harness import Case, Pair, Result, print_progress, run_case, run_pair
 from bench.octodns_peer import write_octodns_inputs
 from tests.bind_server import KEY_NAME, BindServer
 from tests.pulumi_project import Project, make_project
@@ -22,46 +27,99 @@ from tests.stack_fixtures import stack_values
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-GROUPS = ("plan", "mocks", "engine", "bind", "peer")
+GROUPS = ("plan", "mocks", "engine", "bind", "peer", "fleet")
+ABSTRACTION_COST = 1.05
+"""mailflow / a hand-written program registering the same resources, at most (wall time)."""
 
 
-def plan_cases(sizes: list[int], workdir: Path) -> list[Case]:
+def sized(n: int) -> str:
+    """``n`` domains, as labels say it."""
+    return f"{n:,} domain" + ("" if n == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A mailflow case and its baseline, measured as pairs; ``limits`` maps a measure of
+    ``bench.harness.MEASURES`` to the largest ratio mailflow / baseline that meets its target."""
+
+    case: Case
+    baseline: Case
+    limits: dict[str, float] = field(default_factory=dict)
+
+
+def plan_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], list[Comparison]]:
+    """In-process validate + plan; `mailflow plan --format zone` to a file against the floor
+    (``bench/floor.py``: the same bytes, loaded and written), at most 3x at 10,000 domains."""
     cases = [
         Case(
             "plan",
-            f"validate + plan, in-process, {n} domains",
+            f"validate + plan, in-process, {sized(n)}",
             [PYTHON, "-m", "bench.plan_worker", str(n)],
             cwd=ROOT,
         )
         for n in sizes
     ]
+    comparisons = []
     for n in sizes:
         stack = write_stack_file(workdir / f"Pulumi.plan{n}.yaml", n)
-        argv = [PYTHON, "-m", "mailflow", "plan", str(stack), "--format", "zone"]
-        cases.append(
-            Case("plan", f"`mailflow plan --format zone`, whole process, {n} domains", argv, cwd=ROOT)
+        data = workdir / f"floor-{n}.data"
+        prepare_floor(str(stack), str(data))
+        comparisons.append(
+            Comparison(
+                _plan_to_file(stack, workdir / f"plan-{n}.zone", "plan", n),
+                Case(
+                    "plan",
+                    f"floor: the same bytes loaded and written, {sized(n)}",
+                    [
+                        "sh",
+                        "-c",
+                        '"$0" -m bench.floor "$1" > "$2"',
+                        PYTHON,
+                        str(data),
+                        str(workdir / "floor.zone"),
+                    ],
+                    cwd=ROOT,
+                ),
+                {"wall": 3.0} if n >= 10_000 else {},
+            )
         )
-    return cases
+    return cases, comparisons
 
 
-def programs(trees: list[str]) -> list[tuple[str, str | None]]:
-    """(label, mailflow resourceTree) of each program measured: mailflow in each tree shape, then
-    the hand-written baseline."""
-    return [*((f"mailflow[{tree}]", tree) for tree in trees), ("handwritten", None)]
+def _plan_to_file(stack: Path, out: Path, group: str, n: int) -> Case:
+    return Case(
+        group,
+        f"`mailflow plan --format zone` to a file, {sized(n)}",
+        ["sh", "-c", '"$0" -m mailflow plan "$1" --format zone > "$2"', PYTHON, str(stack), str(out)],
+        cwd=ROOT,
+    )
 
 
-def mocks_cases(sizes: list[int], trees: list[str]) -> list[Case]:
-    """Import + plan + register under Pulumi's mocks, whole process, against the hand-written baseline."""
+def mocks_cases(sizes: list[int], trees: list[str]) -> list[Comparison]:
+    """Import + plan + register under Pulumi's mocks, whole process, against the hand-written program."""
+
+    def worker(program: str, target: str, n: int, tree: str = "") -> list[str]:
+        return [PYTHON, "-m", "bench.mocks_worker", program, target, str(n), tree]
+
     return [
-        Case(
-            f"mocks/{target}",
-            f"{label}, {target}, {n} domains",
-            [PYTHON, "-m", "bench.mocks_worker", label.partition("[")[0], target, str(n), tree or ""],
-            cwd=ROOT,
+        Comparison(
+            Case(
+                f"mocks/{target}",
+                f"mailflow[{tree}], {target}, {sized(n)}",
+                worker("mailflow", target, n, tree),
+                cwd=ROOT,
+            ),
+            Case(
+                f"mocks/{target}",
+                f"hand-written, {target}, {sized(n)}",
+                worker("handwritten", target, n),
+                cwd=ROOT,
+            ),
+            {"wall": ABSTRACTION_COST},
         )
         for target in ("zonefile", "cloudflare", "azure")
         for n in sizes
-        for label, tree in programs(trees)
+        for tree in trees
     ]
 
 
@@ -107,48 +165,63 @@ CHECKPOINTS = {
 }
 
 
+def _engine_case(
+    label: str, project: Project, argv: list[str], extra_env: dict[str, str], from_empty: bool
+) -> Case:
+    return Case(
+        "engine",
+        label,
+        ["pulumi", "--non-interactive", "--stack", "local", *argv],
+        env={**project.env(), **extra_env},
+        cwd=project.directory,
+        before=_reset(project) if from_empty else None,
+        state=project.state if argv[0] == "up" else None,
+    )
+
+
+OUTPUT_LIMIT = (1000, 2.0)
+"""From this many domains, preview and `up` print at most this many times the hand-written
+program's bytes."""
+STATE_LIMIT = (100, 1.10)
+"""From this many domains (where the stack's guard no longer counts), state at most this many
+times the hand-written program's."""
+
+
 def engine_cases(
     sizes: list[int], trees: list[str], checkpoints: list[str], checkpoint_max: int, workdir: Path
-) -> list[Case]:
+) -> list[Comparison]:
     """`pulumi preview` and `up` from empty state, then a no-change `up`: zone-file target, with
     the engine's per-step checkpoints (``default``, up to ``checkpoint_max`` domains: beyond, their
-    cost grows with the square of the stack) or one at the end (``skip``)."""
-    cases = []
+    cost grows with the square of the stack) or one at the end (``skip``); mailflow in each tree
+    shape against the hand-written program, as pairs, in this order (each `up` from empty leaves
+    the state the no-change `up` starts from)."""
+    comparisons = []
     for n in sizes:
         modes = [mode for mode in checkpoints if mode != "default" or n <= checkpoint_max]
         for mode in modes:
             extra_env, suffix = CHECKPOINTS[mode]
-            for label, tree in programs(trees):
-                name = label.replace("[", "-").rstrip("]")
-                project = _engine_project(workdir / f"engine-{name}-{mode}-{n}", n, tree)
-                pulumi = ["pulumi", "--non-interactive", "--stack", "local"]
-                common = {"env": {**project.env(), **extra_env}, "cwd": project.directory}
+            handwritten = _engine_project(workdir / f"engine-handwritten-{mode}-{n}", n, None)
+            for tree in trees:
+                project = _engine_project(workdir / f"engine-{tree}-{mode}-{n}", n, tree)
+                commands = [("`pulumi up` from empty state", ["up", "--yes"], True)]
+                commands.append(("no-change `pulumi up`", ["up", "--yes", "--expect-no-changes"], False))
                 if mode == modes[0]:  # a preview writes no checkpoint
-                    cases.append(
-                        Case(
-                            "engine",
-                            f"{label}, `pulumi preview` (empty state), {n} domains",
-                            [*pulumi, "preview"],
-                            before=_reset(project),
-                            **common,
+                    commands.insert(0, ("`pulumi preview` (empty state)", ["preview"], True))
+                for what, argv, from_empty in commands:
+                    limits = {"wall": ABSTRACTION_COST}
+                    if n >= OUTPUT_LIMIT[0] and from_empty:
+                        limits["output"] = OUTPUT_LIMIT[1]
+                    if n >= STATE_LIMIT[0] and argv[0] == "up":
+                        limits["state"] = STATE_LIMIT[1]
+                    label = f"{what}{suffix}, {sized(n)}"
+                    comparisons.append(
+                        Comparison(
+                            _engine_case(f"mailflow[{tree}], {label}", project, argv, extra_env, from_empty),
+                            _engine_case(f"hand-written, {label}", handwritten, argv, extra_env, from_empty),
+                            limits,
                         )
                     )
-                cases += [
-                    Case(
-                        "engine",
-                        f"{label}, `pulumi up` from empty state{suffix}, {n} domains",
-                        [*pulumi, "up", "--yes"],
-                        before=_reset(project),
-                        **common,
-                    ),
-                    Case(
-                        "engine",
-                        f"{label}, no-change `pulumi up`{suffix}, {n} domains",
-                        [*pulumi, "up", "--yes", "--expect-no-changes"],
-                        **common,
-                    ),
-                ]
-    return cases
+    return comparisons
 
 
 def bind_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], Callable[[], None]]:
@@ -175,7 +248,7 @@ def bind_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], Callable[[]
         cases.append(
             Case(
                 "bind",
-                f"rfc2136 `pulumi up` from empty zones, {n} domains",
+                f"rfc2136 `pulumi up` from empty zones, {sized(n)}",
                 [*pulumi, "up", "--yes"],
                 env=project.env(),
                 cwd=project.directory,
@@ -185,7 +258,7 @@ def bind_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], Callable[[]
         cases.append(
             Case(
                 "bind",
-                f"`mailflow check --nameserver` (in sync), {n} domains",
+                f"`mailflow check --nameserver` (in sync), {sized(n)}",
                 [
                     PYTHON,
                     "-m",
@@ -206,87 +279,70 @@ def bind_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], Callable[[]
     return cases, stop
 
 
-def peer_cases(sizes: list[int], workdir: Path) -> list[Case]:
-    """octoDNS (octodns-bind zone files) against `mailflow plan --format zone` on the same records."""
-    cases = []
+PEER_LIMITS = {1: 1 / 1.2, 1000: 0.1}
+"""mailflow / octoDNS at most, by size: 1.2x faster at one domain (start-up), 10x at 1,000."""
+
+
+def peer_cases(sizes: list[int], workdir: Path) -> list[Comparison]:
+    """`mailflow plan --format zone` against octoDNS (octodns-bind zone files) on the same records."""
+    comparisons = []
     octodns_sync = str(Path(PYTHON).parent / "octodns-sync")
     for n in sizes:
         config = write_octodns_inputs(workdir / f"octodns-{n}", n)
         zones = config.parent / "zones"
         stack = write_stack_file(workdir / f"Pulumi.peer{n}.yaml", n)
-        out = workdir / f"peer-{n}.zone"
-        cases.append(
-            Case(
-                "peer",
-                f"octoDNS `octodns-sync --doit` to zone files, {n} domains",
-                [octodns_sync, "--config-file", str(config), "--doit", "--quiet"],
-                cwd=config.parent,
-                before=lambda zones=zones: shutil.rmtree(zones, ignore_errors=True),
+        octodns = Case(
+            "peer",
+            f"octoDNS `octodns-sync --doit` to zone files, {sized(n)}",
+            [octodns_sync, "--config-file", str(config), "--doit", "--quiet"],
+            cwd=config.parent,
+            before=lambda zones=zones: shutil.rmtree(zones, ignore_errors=True),
+        )
+        limit = PEER_LIMITS.get(n)
+        comparisons.append(
+            Comparison(
+                _plan_to_file(stack, workdir / f"peer-{n}.zone", "peer", n),
+                octodns,
+                {"wall": limit} if limit else {},
             )
         )
-        cases.append(
-            Case(
-                "peer",
-                f"mailflow `plan --format zone` to a file, {n} domains",
-                ["sh", "-c", '"$0" -m mailflow plan "$1" --format zone > "$2"', PYTHON, str(stack), str(out)],
-                cwd=ROOT,
-            )
-        )
-    return cases
+    return comparisons
 
 
-def _size(label: str) -> str:
-    return label.rsplit(", ", 1)[-1]
+def _verdict(ratio: float, limit: float | None) -> str:
+    if limit is None:
+        return "—"
+    return f"≤ {limit:.2f}: " + ("met" if ratio <= limit else "**missed**")
 
 
-def ratios(results: list[Result]) -> list[str]:
-    """mailflow / baseline for each pair measured in this run (same group, size and command)."""
-    lines = []
-    by_label = {r.case.label: r for r in results}
-    for result in results:
-        label = result.case.label
-        baseline = None
-        program, _, rest = label.partition(", ")
-        if program.startswith("mailflow["):
-            baseline = by_label.get(f"handwritten, {rest}")
-        elif label.startswith("mailflow `plan"):
-            baseline = next(
-                (
-                    r
-                    for r in results
-                    if r.case.group == "peer"
-                    and r.case.label.startswith("octoDNS")
-                    and _size(r.case.label) == _size(label)
-                ),
-                None,
-            )
-        if baseline is not None:
-            lines.append(
-                f"| {result.case.group} | {label} | {baseline.case.label.split(',')[0]} | "
-                f"{result.wall / baseline.wall:.2f} | {result.peak_rss_mib / baseline.peak_rss_mib:.2f} |"
-            )
-    if not lines:
-        return []
-    return [
-        "| group | mailflow case | baseline | wall ratio | peak RSS ratio |",
-        "|---|---|---|---|---|",
-        *lines,
-    ]
-
-
-def table(results: list[Result]) -> str:
+def table(results: list[Result], pairs: list[tuple[Comparison, Pair]]) -> str:
+    """The medians of every case, then the per-pair ratios of every comparison with its targets."""
     lines = [
-        "| group | case | wall (median) | in-process (median) | peak RSS (median) |",
-        "|---|---|---|---|---|",
+        "| group | case | wall (median) | in-process (median) | peak RSS (median) | runs |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in results:
+    for r in [*results, *(p for _, pair in pairs for p in (pair.case, pair.baseline))]:
         inner = f"{r.inner:.3f} s" if r.inner is not None else "—"
         lines.append(
             f"| {r.case.group} | {r.case.label} | {r.wall:.3f} s | {inner} | {r.peak_rss_mib:.0f} MiB |"
+            f" {len(r.runs)} |"
         )
-    ratio_lines = ratios(results)
-    if ratio_lines:
-        lines += ["", *ratio_lines]
+    if pairs:
+        lines += [
+            "",
+            "| group | case | baseline | measure | ratio (median of pairs) | range | pairs | target |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+    for comparison, pair in pairs:
+        baseline = pair.baseline.case.label.rsplit(", ", 1)[0]
+        measures = ["wall", *(m for m in comparison.limits if m != "wall")]
+        for measure in measures:
+            ratio = pair.ratio(measure)
+            lines.append(
+                f"| {pair.case.case.group} | {pair.case.case.label} | {baseline} | {measure} |"
+                f" {ratio.median:.2f} | {ratio.spread()} | {len(ratio.values)} |"
+                f" {_verdict(ratio.median, comparison.limits.get(measure))} |"
+            )
     return "\n".join(lines)
 
 
@@ -296,8 +352,8 @@ def _sizes(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per case")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs before them")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs (pairs) per case (comparison)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs (pairs) before them")
     parser.add_argument(
         "--groups", default=",".join(GROUPS), help=f"comma-separated, of: {', '.join(GROUPS)}"
     )
@@ -306,37 +362,53 @@ def main() -> None:
     parser.add_argument("--engine-sizes", default="1,100,1000")
     parser.add_argument("--bind-sizes", default="1,100")
     parser.add_argument(
-        "--trees", default="parts,flat", help="mailflow resourceTree shapes measured by mocks and engine"
+        "--trees", default="flat", help="mailflow resourceTree shapes measured by mocks and engine"
     )
     parser.add_argument(
         "--engine-checkpoints",
-        default="default,skip",
+        default="default",
         help="engine runs with per-step checkpoints (default) and/or PULUMI_SKIP_CHECKPOINTS (skip)",
     )
     parser.add_argument(
         "--engine-checkpoint-max",
         type=int,
-        default=100,
+        default=1000,
         help="largest size run with per-step checkpoints, whose cost grows with the square of the stack",
     )
     parser.add_argument("--peer-sizes", default="1,100,1000")
+    parser.add_argument("--fleet-total", type=int, default=5000, help="domains of the fleet benchmark")
+    parser.add_argument("--fleet-stacks", type=int, default=5, help="stacks they are split into")
+    parser.add_argument(
+        "--fleet-checkpoints",
+        default="skip",
+        help="default or skip (one stack of 5,000 with per-step checkpoints runs for hours)",
+    )
     args = parser.parse_args()
     groups = set(args.groups.split(","))
     trees = args.trees.split(",")
     stop_servers: Callable[[], None] = lambda: None  # noqa: E731
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
         workdir = Path(tmp)
         cases: list[Case] = []
+        comparisons: list[Comparison] = []
         if "plan" in groups:
-            cases += plan_cases(_sizes(args.plan_sizes), workdir)
+            plan, floor = plan_cases(_sizes(args.plan_sizes), workdir)
+            cases += plan
+            comparisons += floor
         if "mocks" in groups:
-            cases += mocks_cases(_sizes(args.mocks_sizes), trees)
+            comparisons += mocks_cases(_sizes(args.mocks_sizes), trees)
         if "engine" in groups:
             checkpoints = args.engine_checkpoints.split(",")
             sizes = _sizes(args.engine_sizes)
-            cases += engine_cases(sizes, trees, checkpoints, args.engine_checkpoint_max, workdir)
+            comparisons += engine_cases(sizes, trees, checkpoints, args.engine_checkpoint_max, workdir)
         if "peer" in groups:
-            cases += peer_cases(_sizes(args.peer_sizes), workdir)
+            comparisons += peer_cases(_sizes(args.peer_sizes), workdir)
+        if "fleet" in groups:
+            one, fleet = fleet_cases(
+                workdir, args.fleet_total, args.fleet_stacks, checkpoints=args.fleet_checkpoints
+            )
+            comparisons.append(Comparison(fleet, one))
         try:
             if "bind" in groups:
                 bind, stop_servers = bind_cases(_sizes(args.bind_sizes), workdir)
@@ -347,15 +419,23 @@ def main() -> None:
                 result = run_case(case, args.repeat, args.warmup)
                 print_progress(f"  median {result.wall:.3f} s, peak RSS {result.peak_rss_mib:.0f} MiB")
                 results.append(result)
+            pairs = []
+            for comparison in comparisons:
+                print_progress(f"bench: {comparison.case.group}: {comparison.case.label} / baseline")
+                pair = run_pair(comparison.case, comparison.baseline, args.repeat, args.warmup)
+                wall = pair.ratio()
+                print_progress(f"  ratio {wall.median:.2f} ({wall.spread()})")
+                pairs.append((comparison, pair))
         finally:
             stop_servers()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_after = os.getloadavg()
     print(
         f"{stamp}; Python {platform.python_version()}; {platform.machine()}, "
-        f"{len(os.sched_getaffinity(0))} cores; "
-        f"median of {args.repeat} runs per case after {args.warmup} warm-up run(s)\n"
+        f"{len(os.sched_getaffinity(0))} cores; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after; {args.repeat} runs (pairs) per case after {args.warmup} warm-up\n"
     )
-    print(table(results))
+    print(table(results, pairs))
 
 
 if __name__ == "__main__":

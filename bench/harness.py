@@ -1,4 +1,5 @@
-"""Runs each case in fresh processes (one warm-up, then repetitions) and reports medians."""
+"""Runs each case in fresh processes (warm-up, then repetitions) and reports medians; runs a case
+and its baseline alternately, as pairs, and reports the median of the per-pair ratios."""
 
 from __future__ import annotations
 
@@ -26,14 +27,77 @@ class Case:
     cwd: Path | None = None
     before: Callable[[], object] | None = None
     """Runs before each run, untimed: e.g. empty the state for an `up` from scratch."""
+    state: Path | None = None
+    """A file backend's folder: the size of the stack state it holds after each run is recorded."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fresh process: wall time, self-reported inner time, peak RSS (MiB), bytes printed, and
+    the size of the stack's state after it (for a case with ``state``)."""
+
+    wall: float
+    inner: float | None
+    peak_rss_mib: float
+    output_bytes: int
+    state_bytes: int | None = None
 
 
 @dataclass(frozen=True)
 class Result:
     case: Case
-    wall: float
-    inner: float | None
-    peak_rss_mib: float
+    runs: list[Run]
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def inner(self) -> float | None:
+        values = [r.inner for r in self.runs if r.inner is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return statistics.median(r.peak_rss_mib for r in self.runs)
+
+    @property
+    def output_bytes(self) -> float:
+        return statistics.median(r.output_bytes for r in self.runs)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Per-pair ratios of a measure, case / baseline: their median and range."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def spread(self) -> str:
+        return f"{min(self.values):.2f} to {max(self.values):.2f}"
+
+
+MEASURES: dict[str, Callable[[Run], float]] = {
+    "wall": lambda run: run.wall,
+    "output": lambda run: run.output_bytes,
+    "state": lambda run: run.state_bytes or 0,
+}
+"""What a pair's ratio can compare: wall time, bytes printed, bytes of state."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A case and its baseline, run alternately: ``case`` and ``baseline`` hold the runs in order."""
+
+    case: Result
+    baseline: Result
+
+    def ratio(self, measure: str = "wall") -> Ratio:
+        of = MEASURES[measure]
+        return Ratio([of(a) / of(b) for a, b in zip(self.case.runs, self.baseline.runs, strict=True)])
 
 
 GNU_TIME = "/usr/bin/time"
@@ -44,8 +108,8 @@ GNU_TIME = "/usr/bin/time"
 BYTECODE_CACHE = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
-def _run_once(case: Case) -> tuple[float, float | None, float]:
-    """Wall time, self-reported inner time and peak RSS (MiB) of one fresh process.
+def _run_once(case: Case) -> Run:
+    """One fresh process of ``case``.
 
     GNU time starts the command: Linux carries a forking parent's peak RSS into the child's
     figure, so the harness (large after building the inputs) must not be that parent."""
@@ -66,20 +130,41 @@ def _run_once(case: Case) -> tuple[float, float | None, float]:
         if line.startswith("{") and '"seconds"' in line:
             inner = float(json.loads(line)["seconds"])
             break
-    return wall, inner, peak_kib / 1024
+    printed = len(result.stdout.encode()) + len(result.stderr.encode())
+    return Run(wall, inner, peak_kib / 1024, printed, _state_bytes(case.state))
+
+
+def _state_bytes(backend: Path | None) -> int | None:
+    """The size of the one stack state a file backend folder holds (its checkpoint, not backups)."""
+    if backend is None:
+        return None
+    (state,) = (backend / ".pulumi" / "stacks").glob("*/*.json")
+    return state.stat().st_size
 
 
 def run_case(case: Case, repeat: int, warmup: int = 1) -> Result:
     for _ in range(warmup):
         _run_once(case)
-    runs = [_run_once(case) for _ in range(repeat)]
-    inner_values = [r[1] for r in runs if r[1] is not None]
-    return Result(
-        case,
-        statistics.median(r[0] for r in runs),
-        statistics.median(inner_values) if inner_values else None,
-        statistics.median(r[2] for r in runs),
-    )
+    return Result(case, [_run_once(case) for _ in range(repeat)])
+
+
+def run_pair(case: Case, baseline: Case, repeat: int, warmup: int = 1) -> Pair:
+    """``repeat`` pairs, alternating which of the two runs first (AB BA AB …), so that both meet
+    the same load and neither always follows the other: on a shared machine, medians of runs made
+    one case after the other mislead, the ratio of neighbouring runs much less."""
+    for _ in range(warmup):
+        _run_once(baseline)
+        _run_once(case)
+    ours: list[Run] = []
+    theirs: list[Run] = []
+    for i in range(repeat):
+        if i % 2:
+            ours.append(_run_once(case))
+            theirs.append(_run_once(baseline))
+        else:
+            theirs.append(_run_once(baseline))
+            ours.append(_run_once(case))
+    return Pair(Result(case, ours), Result(baseline, theirs))
 
 
 def print_progress(message: str) -> None:

@@ -1,7 +1,7 @@
 """One process: import, plan and register N domains under Pulumi's mocks (no engine).
 
 ``python -m bench.mocks_worker mailflow|handwritten zonefile|cloudflare|azure N [TREE]``
-(TREE: mailflow's ``resourceTree``, default ``parts``)
+(TREE: mailflow's ``resourceTree``, default ``flat``)
 prints ``{"seconds": …}``: the time from before the first Pulumi import to the last
 registration, as issue users pay it in every `pulumi preview`."""
 
@@ -38,11 +38,16 @@ class EchoMocks(pulumi.runtime.Mocks):
 
 def main() -> None:
     program, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    tree = sys.argv[4] if len(sys.argv) > 4 else "parts"
+    tree = sys.argv[4] if len(sys.argv) > 4 else "flat"
     values = stack_values(count)
     pulumi.runtime.set_mocks(EchoMocks(), project="mailflow", stack="bench", preview=False)
-    workdir = Path(tempfile.mkdtemp(prefix="mailflow-bench-"))
+    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as directory:
+        register(program, target, values, Path(directory), tree)
+    print(json.dumps({"seconds": time.perf_counter() - STARTED}))
 
+
+def register(program: str, target: str, values: dict[str, Any], workdir: Path, tree: str) -> None:
+    """Register the domains of ``values`` with ``program``, zone files (if any) in ``workdir``."""
     if program == "mailflow":
         target_config = dict(TARGETS[target])
         if target == "zonefile":
@@ -66,11 +71,10 @@ def main() -> None:
                 handwritten.zonefile_program(values["domains"], workdir)
 
     @pulumi.runtime.test
-    def register() -> None:
+    def registered() -> None:
         body()
 
-    register()
-    print(json.dumps({"seconds": time.perf_counter() - STARTED}))
+    registered()
 
 
 if __name__ == "__main__":

@@ -1,24 +1,19 @@
 """``python -m bench.pair REV RUNS -- COMMAND…``: run COMMAND alternately in a ``git worktree`` of
-REV and in this tree (A B A B …, so that both meet the same load), and print the median wall time
-of each and their ratio. The way docs/BENCHMARKS.md compares a change with the revision before it
-on a shared machine."""
+REV and in this tree (``bench.harness.run_pair``: after one untimed run of each, pairs in
+alternating order, so that both meet the same load), and print the median wall time of each and
+the median and range of the per-pair ratios after / before. The way docs/BENCHMARKS.md compares a
+change with the revision before it on a shared machine."""
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench.harness import Case, run_pair
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _seconds(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -31,14 +26,18 @@ def main() -> None:
         before = Path(directory) / "before"
         subprocess.run(["git", "worktree", "add", "-q", "--detach", before, revision], cwd=ROOT, check=True)
         try:
-            times: dict[str, list[float]] = {"before": [], "after": []}
-            for _ in range(int(runs)):
-                times["before"].append(_seconds(command, before))
-                times["after"].append(_seconds(command, ROOT))
+            pair = run_pair(
+                Case("pair", "after", command, cwd=ROOT),
+                Case("pair", "before", command, cwd=before),
+                int(runs),
+            )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", before], cwd=ROOT, check=True)
-    first, second = statistics.median(times["before"]), statistics.median(times["after"])
-    print(f"before {first:.3f} s  after {second:.3f} s  after/before {second / first:.2f}")
+    ratio = pair.ratio()
+    print(
+        f"before {pair.baseline.wall:.3f} s  after {pair.case.wall:.3f} s  "
+        f"after/before {ratio.median:.2f} (pairs {ratio.spread()}, {len(ratio.values)} pairs)"
+    )
 
 
 if __name__ == "__main__":
