@@ -153,8 +153,12 @@ zonefile_program(domains, Path(config.require_object("target")["directory"]))
 
 def _engine_project(directory: Path, n: int, tree: str | None) -> Project:
     """mailflow in resource tree ``tree``, or the hand-written baseline for None. Domains in a
-    domains file: at 1,000 they would not fit the environment variable Pulumi passes config in."""
+    domains file: at 1,000 they would not fit the environment variable Pulumi passes config in.
+    No tenant file: the domains carry the values a tenant file would give (the local stack's
+    tenant file knows only its own domain, and would have a warning printed for every other)."""
     project = make_project(directory, program=HANDWRITTEN_MAIN if tree is None else None)
+    config = {key: value for key, value in project.config().items() if key != "mailflow:tenantFile"}
+    project.write_config(config)
     project.set_domains_file(stack_values(n)["domains"], {"mailflow:resourceTree": tree} if tree else None)
     return project
 

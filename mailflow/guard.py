@@ -84,9 +84,20 @@ COMPARED = ("placements", "routing", "maxDeleteShare")
 """The inputs whose change the guard records (``allow`` is this run's alone)."""
 
 
+def _spelled_once(place: str) -> str:
+    """A zone file inside the project directory (where Pulumi runs providers) as a path relative
+    to it, however config spelled it: the two spellings are one place (``same_place``)."""
+    if not os.path.isabs(place):
+        return place
+    relative = os.path.relpath(os.path.realpath(place), os.path.realpath(os.curdir))
+    return place if relative.startswith(os.pardir) else relative
+
+
 def digest(props: dict[str, Any]) -> str:
     """What the guard's outputs hold of its inputs."""
     compared = {key: props.get(key) for key in COMPARED}
+    placements: dict[str, str] = compared["placements"] or {}
+    compared["placements"] = {name: _spelled_once(place) for name, place in placements.items()}
     return hashlib.sha256(json.dumps(compared, sort_keys=True).encode()).hexdigest()
 
 

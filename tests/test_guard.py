@@ -127,3 +127,19 @@ def test_the_guard_outputs_a_digest_of_what_it_compares_and_diffs_by_it() -> Non
         news = {**inputs, **changed}
         assert provider.diff("guard", outputs, news).changes, changed
         assert provider.update("guard", outputs, news).outs == provider.create(news).outs
+
+
+def test_the_digest_holds_a_zone_file_inside_the_project_by_its_relative_spelling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    inputs = {**BEFORE, "placements": {"contoso.com/zone": "out/zones/contoso.com.zone"}, "routing": []}
+    outputs = (
+        GuardProvider()
+        .create({**inputs, "placements": {"contoso.com/zone": str(tmp_path / "out/zones/contoso.com.zone")}})
+        .outs
+    )
+    assert outputs is not None
+    assert not GuardProvider().diff("guard", outputs, inputs).changes
+    outside = {**inputs, "placements": {"contoso.com/zone": "/srv/zones/contoso.com.zone"}}
+    assert GuardProvider().diff("guard", outputs, outside).changes
