@@ -437,7 +437,7 @@ def main() -> None:
     print(
         f"{stamp}; Python {platform.python_version()}; {platform.machine()}, "
         f"{len(os.sched_getaffinity(0))} cores; load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after; {args.repeat} runs (pairs) per case after {args.warmup} warm-up\n"
+        f"{load_after[0]:.2f} after; runs (pairs) per case: {args.repeat}, after {args.warmup} warm-up\n"
     )
     print(table(results, pairs))
 
