@@ -228,17 +228,26 @@ class _Parents:
         self.parts: dict[str, pulumi.Resource] = {}
         self._urn_prefix = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
 
+    @staticmethod
+    def _level(tree: ResourceTree, group_part: str) -> str | None:
+        """Where ``tree`` puts a resource serving ``group_part``: None at the top (flat), else
+        ``DOMAIN_PART`` (under the ``MailFlowDomain``) or the side whose component holds it."""
+        if tree == "flat":
+            return None
+        return DOMAIN_PART if tree == "domain" else group_part
+
     def of(self, tree: ResourceTree, group_part: str) -> Parent:
         """The parent in ``tree`` of a resource serving ``group_part``: None in the flat shape,
         else a component, or the URN it would have when this run does not register it."""
-        if tree == "flat":
+        level = self._level(tree, group_part)
+        if level is None:
             return self.base
         domain = self.component or pulumi.create_urn(self.name, DOMAIN_TYPE, parent=self.base)
-        if tree == "domain" or group_part == DOMAIN_PART:
+        if level == DOMAIN_PART:
             return domain
-        if group_part in self.parts:
-            return self.parts[group_part]
-        return pulumi.create_urn(part_name(self.name, group_part), PART_TYPES[group_part], parent=domain)
+        if level in self.parts:
+            return self.parts[level]
+        return pulumi.create_urn(part_name(self.name, level), PART_TYPES[level], parent=domain)
 
     def aliases(
         self, tree: ResourceTree, group_part: str, resource_type: str, resource_name: str
@@ -256,14 +265,15 @@ class _Parents:
                 others[id(parent)] = parent
         return [pulumi.Alias(parent=parent) for parent in others.values()]
 
-    @staticmethod
-    def _chain(tree: ResourceTree, group_part: str) -> str:
+    @classmethod
+    def _chain(cls, tree: ResourceTree, group_part: str) -> str:
         """The parent types in front of a resource's own type in its URN, under the stack."""
-        if tree == "flat":
+        level = cls._level(tree, group_part)
+        if level is None:
             return ""
-        if tree == "domain" or group_part == DOMAIN_PART:
+        if level == DOMAIN_PART:
             return f"{DOMAIN_TYPE}$"
-        return f"{DOMAIN_TYPE}${PART_TYPES[group_part]}$"
+        return f"{DOMAIN_TYPE}${PART_TYPES[level]}$"
 
 
 def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> None:
