@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mailflow import __version__
+from mailflow.cutover import PHASES
 from mailflow.errors import ConfigError, Problem
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
@@ -140,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"with --live-spf: seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
     )
     plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    plan.add_argument(
+        "--phase",
+        choices=PHASES,
+        help="plan every domain in cutover at this phase instead of its cutover.phase",
+    )
     connectors = commands.add_parser(
         "connectors",
         help="print the Exchange Online PowerShell script for the stack's connectors; "
@@ -193,7 +199,79 @@ def _parser() -> argparse.ArgumentParser:
     )
     _tenant_parser(commands)
     _fleet_parser(commands)
+    _cutover_parser(commands)
     return parser
+
+
+def _cutover_parser(commands: Any) -> None:
+    cutover = commands.add_parser("cutover", help="follow a staged MX cutover on the live DNS servers")
+    actions = cutover.add_subparsers(dest="action", required=True)
+    status = actions.add_parser(
+        "status",
+        help="the phase every authoritative server serves, whether the gate to the next phase is open "
+        "(exit 0), and the next step; exit 5 waiting, 6 not applied, 1 drift, 3 DNS failure",
+    )
+    status.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
+    status.add_argument(
+        "--server",
+        type=_nameserver,
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="an authoritative server of the zone to ask (repeat for each); default: those its NS "
+        f"records name ({NAMESERVER_FORMS})",
+    )
+    status.add_argument(
+        "--nameserver",
+        type=_nameserver,
+        metavar="HOST[:PORT]",
+        help="without --server: find the NS records and their addresses through this server instead "
+        "of the system resolver",
+    )
+    status.add_argument(
+        "--journal",
+        type=Path,
+        help="where first sightings are kept between runs "
+        "(default: .mailflow-cutover.<stack>.json beside the stack file)",
+    )
+    status.add_argument("--format", choices=["table", "json"], default="table")
+    status.add_argument(
+        "--timeout",
+        type=_seconds(MAX_QUERY_SECONDS),
+        default=5.0,
+        help=f"seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
+    )
+    status.add_argument(
+        "--budget",
+        type=_seconds(),
+        default=CHECK_BUDGET_SECONDS,
+        help="seconds for the whole run; domains not asked by then are DNS failures "
+        f"(default {CHECK_BUDGET_SECONDS:g})",
+    )
+    status.add_argument("--strict", action="store_true", help=STRICT_HELP)
+
+
+def _cutover(args: argparse.Namespace, plan: StackPlan) -> int:
+    from mailflow.cutover_status import Journal, cutover_status, default_journal, report_json, report_table
+
+    try:
+        journal = Journal.load(args.journal or default_journal(args.stackfile))
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_CONFIG
+    report = cutover_status(
+        plan, args.stackfile, args.server, args.nameserver, args.timeout, args.budget, journal
+    )
+    if report.domains:
+        try:
+            journal.save()
+        except OSError as error:
+            print(
+                f"warning: {journal.path}: not written ({error}); the TTL gate's clock restarts next run",
+                file=sys.stderr,
+            )
+    sys.stdout.write(report_json(report) if args.format == "json" else report_table(report))
+    return int(report.verdict)
 
 
 def _connector_actions_parser() -> argparse.ArgumentParser:
@@ -418,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _resolver(args) if args.command == "plan" else None,
                 strict=True if args.strict else None,
                 complete=args.command == "connectors" and args.strict,
+                phase=getattr(args, "phase", None),
             )
         if args.command == "check" and args.tenant and plan.tenant_file is None:
             raise ConfigError([Problem(TENANT_FILE_KEY, "is required by check --tenant")])
@@ -434,6 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {warning}", file=sys.stderr)
     if args.command == "check":
         return _check(args, plan)
+    if args.command == "cutover":
+        return _cutover(args, plan)
     if args.command == "connectors":
         return _connectors(plan, args.prune) if live is None else _connectors_diff(args, plan, live)
     output = RENDERERS[args.format](plan)

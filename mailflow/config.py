@@ -196,6 +196,37 @@ class ExtraRecord(Model):
         return names.relative_name(self.name)
 
 
+CutoverPhase = Literal["prepare", "dual", "switch", "settle", "done", "rollback"]
+
+
+class CutoverSource(Model):
+    """Where inbound mail goes today, as far as it differs from the domain's (new) settings."""
+
+    topology: Topology | None = None
+    """The topology today (default: the domain's, when only the Exchange Online host moves)."""
+    third_party: ThirdParty | None = None
+    """The service in front today, when it is not the domain's ``thirdParty`` (a change of vendor,
+    or a move away from one)."""
+    on_premises: OnPremises | None = None
+    """The on-premises servers today, when the domain's settings no longer list them (a move away
+    from a hybrid topology)."""
+    exo_mx_host: HostName | None = None
+    """The Exchange Online MX host mail goes to today, e.g. the ``mail.protection.outlook.com``
+    host a domain leaves for its ``mx.microsoft`` host."""
+
+
+class Cutover(Model):
+    """A staged move of the domain's MX from ``from`` to the domain's own settings."""
+
+    source: Annotated[CutoverSource, Field(alias="from")]
+    phase: CutoverPhase
+    ttl: Ttl = 300
+    """The TTL of the MX and apex TXT record sets while mail may go either way."""
+    dual: bool = False
+    """Go through the ``dual`` phase (both MX sets published, the new one preferred) on the way
+    from ``prepare`` to ``switch``."""
+
+
 class Domain(Model):
     name: HostName
     topology: Topology
@@ -219,6 +250,8 @@ class Domain(Model):
     mailflow stack wrote (their previous content is kept in state)."""
     import_ids: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     """Adopt existing records: Pulumi logical name -> the provider's ID of the live record."""
+    cutover: Cutover | None = None
+    """A staged MX move in progress (README, "Moving the MX")."""
 
 
 def _check_topology(domain: Domain, path: str) -> list[Problem]:
@@ -298,6 +331,80 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
     return problems
 
 
+def previous_domain(domain: Domain) -> Domain:
+    """The domain as it is before its cutover: the settings ``cutover.from`` names, the rest
+    shared. The caller has checked ``_check_cutover``."""
+    cutover = domain.cutover
+    assert cutover is not None
+    source = cutover.source
+    topology = source.topology or domain.topology
+    third_party = source.third_party or domain.third_party
+    on_premises = source.on_premises or domain.on_premises
+    exo = domain.exchange_online
+    autodiscover = exo.autodiscover
+    if isinstance(autodiscover, Autodiscover) and topology not in ON_PREMISES_TOPOLOGIES:
+        autodiscover = None  # the on-premises Autodiscover host is for the hybrid side alone
+    return domain.model_copy(
+        update={
+            "topology": topology,
+            "third_party": third_party if topology in THIRD_PARTY_TOPOLOGIES else None,
+            "on_premises": on_premises if topology in ON_PREMISES_TOPOLOGIES else None,
+            "exchange_online": exo.model_copy(
+                update={"mx_host": source.exo_mx_host or exo.mx_host, "autodiscover": autodiscover}
+            ),
+            "cutover": None,
+        }
+    )
+
+
+def _check_cutover(domain: Domain, path: str) -> list[Problem]:
+    """What the side mail flows through today needs, from ``cutover.from`` or the domain."""
+    cutover = domain.cutover
+    if cutover is None:
+        return []
+    source, key = cutover.source, f"{path}.cutover.from"
+    if source.topology is None and source.third_party is None and source.exo_mx_host is None:
+        return [
+            Problem(
+                key,
+                "names no change: set the topology, thirdParty or exoMxHost that inbound mail goes "
+                "through today",
+            )
+        ]
+    topology = source.topology or domain.topology
+    problems = []
+    if topology in THIRD_PARTY_TOPOLOGIES and (source.third_party or domain.third_party) is None:
+        problems.append(
+            Problem(f"{key}.thirdParty", f"is required by {topology}, the topology mail flows through today")
+        )
+    if topology not in THIRD_PARTY_TOPOLOGIES and source.third_party is not None:
+        problems.append(
+            Problem(
+                f"{key}.thirdParty",
+                f"is only used when mail flows through a third party today, not {topology}",
+            )
+        )
+    on_premises = source.on_premises or domain.on_premises
+    if topology in ON_PREMISES_TOPOLOGIES and on_premises is None:
+        problems.append(
+            Problem(f"{key}.onPremises", f"is required by {topology}, the topology mail flows through today")
+        )
+    if topology not in ON_PREMISES_TOPOLOGIES and source.on_premises is not None:
+        problems.append(
+            Problem(
+                f"{key}.onPremises", f"is only used when mail flows through on-premises today, not {topology}"
+            )
+        )
+    if topology == Topology.HYBRID_ONPREM_FRONT and on_premises and on_premises.mx_host is None:
+        where = f"{key}.onPremises" if source.on_premises else f"{path}.onPremises"
+        problems.append(
+            Problem(
+                f"{where}.mxHost", "is required by hybrid-onprem-front, the topology mail flows through today"
+            )
+        )
+    return problems
+
+
 def _check_autodiscover(domain: Domain, path: str) -> list[Problem]:
     setting = domain.exchange_online.autodiscover
     if not isinstance(setting, Autodiscover):
@@ -343,7 +450,7 @@ def parse_domains(
             problems.append(Problem(f"{path}.name", f"{shown} is already configured at {seen[domain.name]}"))
             continue
         seen[domain.name] = path
-        topology_problems = _check_topology(domain, path)
+        topology_problems = [*_check_topology(domain, path), *_check_cutover(domain, path)]
         problems.extend(topology_problems)
         if not topology_problems:
             parsed.append((path, domain))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -168,10 +168,12 @@ def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> Conn
     found = _Findings()
     for tenant, members in by_tenant.items():
         tenants.append(_tenant_connectors(tenant, members, found))
-    problems = [*found.errors, *(found.warnings if strict else ())]
+    # Both sides of a cutover can find the same fault.
+    errors, warnings = list(dict.fromkeys(found.errors)), tuple(dict.fromkeys(found.warnings))
+    problems = [*errors, *(warnings if strict else ())]
     if problems:
         raise ConfigError(problems)
-    return ConnectorPlan(tuple(tenants), tuple(found.warnings))
+    return ConnectorPlan(tuple(tenants), warnings)
 
 
 def connector_name(label: str) -> str:
@@ -195,17 +197,18 @@ def _tenant_connectors(tenant: str, domains: list[DomainPlan], found: _Findings)
             for domain in domains[1:]
             if domain.config.exchange_online.cloud != domains[0].config.exchange_online.cloud
         )
-    drafts = [draft for domain in domains for draft in _domain_drafts(domain, found)]
+    drafts = [draft for domain in domains for draft in _phase_drafts(domain, found)]
     connectors = _merged(drafts)
     _check_outbound_routes(tenant, connectors, domains, found)
     sealers = sorted(
         {
-            d.config.third_party.arc_sealer
-            for d in domains
-            if d.config.third_party and d.config.third_party.arc_sealer
+            side.config.third_party.arc_sealer
+            for domain in domains
+            for side in _sides(domain)
+            if side.config.third_party and side.config.third_party.arc_sealer
         }
     )
-    accepted = tuple(_accepted_domain(domain, found) for domain in domains)
+    accepted = tuple(_accepted_domain(_sides(domain)[0], found) for domain in domains)
     return TenantConnectors(tenant, tuple(connectors), tuple(sealers), accepted)
 
 
@@ -306,6 +309,60 @@ def _accepted_domain(domain: DomainPlan, found: _Findings) -> AcceptedDomain:
             )
         )
     return chosen
+
+
+def _sides(domain: DomainPlan) -> tuple[DomainPlan, ...]:
+    """The sides a domain's connectors serve in its cutover's phase (old, new), or the domain.
+    Until ``settle`` mail may arrive by the old MX, so its side keeps its connectors; from
+    ``dual`` on the new side's are in place too (in ``prepare`` and ``rollback`` its inbound
+    connectors alone, so that mail the new front already receives is accepted)."""
+    state = domain.cutover
+    if state is None:
+        return (domain,)
+    if state.phase in ("settle", "done"):
+        return (state.after,)
+    return (state.before, state.after)
+
+
+def _phase_drafts(domain: DomainPlan, found: _Findings) -> list[_Draft]:
+    """The connectors of a domain, in its cutover's phase. Where both sides have a connector of
+    the same name, the old side's stays until ``settle`` for mail (``dual``, ``switch`` and
+    outbound mail excepted: from ``dual`` on outbound mail takes the new path). The new side's
+    Partner inbound connector accepts the service's mail from ``prepare`` on, but turns other
+    senders away (lock-down) only from ``settle``, once no sender uses the old MX."""
+    state = domain.cutover
+    if state is None:
+        return _domain_drafts(domain, found)
+    if state.phase in ("settle", "done"):
+        return _domain_drafts(state.after, found)
+    old = _domain_drafts(state.before, found)
+    new = [_unlocked(draft) for draft in _domain_drafts(state.after, found)]
+    outbound_from_new = state.phase in ("dual", "switch")
+    drafts: dict[str, _Draft] = {}
+    for draft in old:
+        if draft.direction == Direction.INBOUND or not outbound_from_new:
+            drafts[draft.label.casefold()] = draft
+    for draft in new:
+        if draft.direction == Direction.OUTBOUND and not outbound_from_new:
+            continue
+        drafts.setdefault(draft.label.casefold(), draft)
+    return list(drafts.values())
+
+
+LOCK_DOWN = ("RestrictDomainsToIPAddresses", "RestrictDomainsToCertificate")
+
+
+def _unlocked(draft: _Draft) -> _Draft:
+    """The connector identifying its sender without rejecting mail from any other."""
+    if not any(p.name in LOCK_DOWN for p in draft.parameters):
+        return draft
+    parameters = tuple(
+        Parameter(p.name, False, "until the cutover's settle phase: mail may still come by the old MX")
+        if p.name in LOCK_DOWN
+        else p
+        for p in draft.parameters
+    )
+    return replace(draft, parameters=parameters)
 
 
 def _domain_drafts(domain: DomainPlan, found: _Findings) -> list[_Draft]:

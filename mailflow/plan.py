@@ -6,13 +6,14 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from mailflow.assigned import STRICT_REASON, assign, mx_microsoft_problems
-from mailflow.config import Domain, Topology, parse_domains
+from mailflow.config import CutoverPhase, Domain, Topology, parse_domains, previous_domain
 from mailflow.connectors import ConnectorPlan, plan_connectors
+from mailflow.cutover import LOWERED_TTL, OLD_SIDE, CutoverState, phase_mx, policy_id
 from mailflow.errors import ConfigError, Problem, quote
 from mailflow.groups import GROUPINGS, RecordGroup
 from mailflow.names import fqdn, too_long
@@ -21,6 +22,7 @@ from mailflow.records import (
     exchange_online_records,
     extra_record,
     mta_sts_policy,
+    mta_sts_text,
     mx_records,
     optional_records,
     owner,
@@ -49,8 +51,8 @@ from mailflow.spf import (
     build_record,
 )
 from mailflow.tenant import TenantDomain, TenantFile
-from mailflow.topology import route
-from mailflow.validation import path_order
+from mailflow.topology import MxTarget, Routing, route
+from mailflow.validation import NAMESPACE, path_order
 
 SPF_MIN_TTL = 3600
 """Microsoft recommends at least one hour for the SPF TXT record."""
@@ -103,6 +105,10 @@ class DomainPlan:
     place: Placement = field(default_factory=Placement)
     ttl: int = 3600
     """The domain's TTL (its zone file's default)."""
+    routing: Routing | None = None
+    """Where the topology sends mail: MX targets and SPF senders."""
+    cutover: CutoverState | None = None
+    """The domain's staged MX move, when config has one."""
 
     @cached_property
     def groups(self) -> tuple[RecordGroup, ...]:
@@ -131,25 +137,32 @@ class StackPlan:
 
 
 def _spf_problems(
-    path: str, counter: LookupCounter, spf: str, count: LookupCount, terms: tuple[SpfTerm, ...]
+    key: str,
+    counter: LookupCounter,
+    spf: str,
+    count: LookupCount,
+    terms: tuple[SpfTerm, ...],
+    whose: str = "",
 ) -> tuple[list[Problem], list[Problem]]:
+    """Problems and warnings of an SPF record, at config path ``key``; ``whose`` says which record
+    it is when it is not the one the domain's settings give."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if count.over_limit:
         costs = ", ".join(f"{t.text} ({_lookups(counter.count([t]))})" for t in terms if t.costs_lookup)
         problems.append(
             Problem(
-                f"{path}.spf",
-                f"the SPF record needs more than {MAX_LOOKUPS} DNS lookups, the limit "
+                key,
+                f"the SPF record{whose} needs more than {MAX_LOOKUPS} DNS lookups, the limit "
                 f"(RFC 7208 §4.6.4): {costs}; use a regional vendor include or list IPs instead",
             )
         )
-    problems.extend(Problem(f"{path}.spf", p) for p in count.problems)
+    problems.extend(Problem(key, p) for p in count.problems)
     if count.unresolved:
         names = ", ".join(count.unresolved)
         warnings.append(
             Problem(
-                f"{path}.spf",
+                key,
                 f"the records of {names} could not be read, so each counts as its include alone "
                 f"(at least {count.total} lookups); verify against live DNS with `mailflow check`",
             )
@@ -158,8 +171,8 @@ def _spf_problems(
     if size > WARN_RECORD_BYTES:
         warnings.append(
             Problem(
-                f"{path}.spf",
-                f"the SPF record is {size} bytes, over {WARN_RECORD_BYTES}: its DNS answer may not "
+                key,
+                f"the SPF record{whose} is {size} bytes, over {WARN_RECORD_BYTES}: its DNS answer may not "
                 "fit 512 bytes; prefer includes or wider CIDRs",
             )
         )
@@ -327,14 +340,39 @@ def plan_domain(
     place: Placement | None = None,
 ) -> DomainPlan:
     """The records of one validated domain; raise ``ConfigError`` if they cannot be published, or
-    in ``strict`` mode if a value Microsoft assigns had to be derived."""
+    in ``strict`` mode if a value Microsoft assigns had to be derived. A domain in cutover gets
+    the records of its phase."""
     place = place or placement(domain, None)
+    if domain.cutover is None:
+        return _plan_side(domain, path, counter, tenant, tenant_label, strict, place)
+    problems: list[Problem] = []
+    sides: list[DomainPlan] = []
+    for side in (previous_domain(domain), domain.model_copy(update={"cutover": None})):
+        try:
+            sides.append(_plan_side(side, path, counter, tenant, tenant_label, strict, place))
+        except ConfigError as error:
+            problems.extend(p for p in error.problems if p not in problems)
+    if problems:
+        raise ConfigError(problems)
+    return _cutover_plan(domain, path, counter, sides[0], sides[1])
+
+
+def _plan_side(
+    domain: Domain,
+    path: str,
+    counter: LookupCounter,
+    tenant: TenantDomain | None,
+    tenant_label: str | None,
+    strict: bool,
+    place: Placement,
+) -> DomainPlan:
+    """The records of a domain with no cutover (or of one side of a cutover)."""
     assigned = assign(domain, path, tenant, tenant_label)
     routing = route(domain, assigned.exo_mx)
     spf_record = build_record(routing.spf_terms, domain.spf.all)
     spf = spf_record.text
     count = counter.count(spf_record.terms)
-    problems, warnings = _spf_problems(path, counter, spf, count, spf_record.terms)
+    problems, warnings = _spf_problems(f"{path}.spf", counter, spf, count, spf_record.terms)
     if strict:
         problems.extend(Problem(p.path, f"{p.message} ({STRICT_REASON})") for p in assigned.derived)
     else:
@@ -388,7 +426,84 @@ def plan_domain(
         tenant,
         place,
         domain.ttl,
+        routing,
     )
+
+
+def _cutover_plan(
+    domain: Domain, path: str, counter: LookupCounter, before: DomainPlan, after: DomainPlan
+) -> DomainPlan:
+    """The records of the cutover's phase, from both sides planned on their own: the MX of the
+    phase, an SPF record authorising the senders of both paths until ``done``, the TTL of the MX
+    and apex TXT record sets lowered while mail may go either way, and an MTA-STS policy in
+    ``testing`` mode naming both MX sets until ``done``."""
+    cutover = domain.cutover
+    assert cutover is not None and before.routing is not None and after.routing is not None
+    phase = cutover.phase
+    key = f"{path}.cutover"
+    old_mx, new_mx = before.routing.mx, after.routing.mx
+    if set(old_mx) == set(new_mx):
+        shown = ", ".join(f"{m.priority} {m.host}" for m in new_mx)
+        raise ConfigError([Problem(f"{key}.from", f"moves no MX: both sides publish MX {shown}")])
+    both = build_record((*before.routing.spf_terms, *after.routing.spf_terms), domain.spf.all)
+    count = counter.count(both.terms)
+    problems, warnings = _spf_problems(key, counter, both.text, count, both.terms, " of both paths")
+    if problems:
+        raise ConfigError(problems)
+    base = before if phase in OLD_SIDE else after
+    spf, lookups = (after.spf, after.spf_lookups) if phase == "done" else (both.text, count)
+    apex = fqdn(domain.name)
+    ttl = cutover.ttl if phase in LOWERED_TTL else domain.ttl
+    mx = phase_mx(phase, old_mx, new_mx)
+    parts = {m.host: before.routing.mx_part for m in old_mx} | {m.host: after.routing.mx_part for m in new_mx}
+    policy_text, policy_record = _cutover_policy(domain, phase, (*old_mx, *new_mx), after.routing.mx)
+    records = [
+        replace(r, ttl=ttl) if r.name == apex and r.type == "TXT" else r
+        for r in base.records
+        if not (r.name == apex and (r.type == "MX" or r.slot == "spf")) and r.slot != "mta-sts"
+    ]
+    records.extend(record for m in mx for record in mx_records(domain.name, ttl, [m], parts[m.host]))
+    records.append(txt(domain.name, "@", ttl, spf, "spf"))
+    if policy_record is not None:
+        records.append(policy_record)
+    merged = [*after.warnings, *(w for w in before.warnings if w not in after.warnings), *warnings]
+    return DomainPlan(
+        domain.name,
+        base.topology,
+        path,
+        sort_records(domain.name, records),
+        spf,
+        lookups,
+        base.exo_mx_host,
+        base.relay_host,
+        policy_text,
+        tuple(merged),
+        domain,
+        base.sources,
+        base.tenant,
+        base.place,
+        domain.ttl,
+        base.routing,
+        CutoverState(cutover, before, after, both.text),
+    )
+
+
+def _cutover_policy(
+    domain: Domain, phase: str, both: tuple[MxTarget, ...], after: tuple[MxTarget, ...]
+) -> tuple[str | None, Record | None]:
+    """The MTA-STS policy file and ``_mta-sts`` record of a phase: until ``done`` in ``testing``
+    mode (unless ``none``) and naming the MX hosts of both sides, then as configured. The id
+    follows the policy (``cutover.policy_id``)."""
+    configured = domain.mta_sts
+    if configured is None:
+        return None, None
+    if phase == "done":
+        policy = mta_sts_policy(configured, after)
+    else:
+        mode = "none" if configured.mode == "none" else "testing"
+        policy = mta_sts_policy(configured.model_copy(update={"mode": mode}), both)
+    published = configured.model_copy(update={"id": policy_id(configured.id, policy)})
+    return policy, txt(domain.name, "_mta-sts", domain.ttl, mta_sts_text(published), "mta-sts")
 
 
 @contextmanager
@@ -426,12 +541,14 @@ def plan_stack(
     resolver: Resolver | None = None,
     strict: bool | None = None,
     complete: bool = False,
+    phase: CutoverPhase | None = None,
 ) -> StackPlan:
     """The one gate every entry point goes through: validate the ``mailflow`` namespace (as
     ``mailflow.stackfile`` reads it), plan every domain's records and connectors and check the
     target's settings and secret, or raise one ``ConfigError`` holding every problem found.
     ``strict`` refuses derived values (None: as ``mailflow:strict`` says); ``complete`` refuses
-    connectors or connector settings left out for a value config lacks."""
+    connectors or connector settings left out for a value config lacks; ``phase`` plans every
+    domain in cutover at that phase instead of its configured one."""
     settings, problems = parse_settings(values)
     parsed, domain_problems = parse_domains(values.get("domains"), values.get("domainsFile"))
     problems.extend(domain_problems)
@@ -443,7 +560,11 @@ def plan_stack(
     plans: list[DomainPlan] = []
     if settings is not None:
         problems.extend(secret_problems(settings, values))
+    if phase is not None and not problems and not any(domain.cutover for _, domain in parsed):
+        problems.append(Problem(f"{NAMESPACE}:domains", f"no domain has a cutover to plan at phase {phase}"))
     for path, domain in parsed:
+        if phase is not None and domain.cutover is not None:
+            domain = domain.model_copy(update={"cutover": domain.cutover.model_copy(update={"phase": phase})})
         if settings is not None:
             problems.extend(check_target_keys(domain, path, settings))
         tenant_domain = tenant.domains.get(domain.name) if tenant else None

@@ -217,6 +217,11 @@ def _parse_record(record: str) -> _PublishedRecord:
     return _PublishedRecord(tuple(terms), None if has_all else redirect, tuple(errors))
 
 
+def record_terms(record: str) -> tuple[SpfTerm, ...]:
+    """The mechanisms of a published SPF record, in its order (those receivers cannot read left out)."""
+    return _parse_record(record).terms
+
+
 def order_terms(terms: Iterable[SpfTerm]) -> tuple[SpfTerm, ...]:
     """Deduplicate and put terms in a stable order, whatever order the config lists them in.
 

@@ -1,0 +1,532 @@
+"""`mailflow cutover status`: for each domain in cutover, the phase every authoritative server of
+its zone serves, whether the gate to the next phase is open, and the command that takes it there.
+
+The gate opens when every server serves the configured phase, SPF on every server authorises the
+senders of both paths (of the new path alone once ``done``), and the TTL of what the servers
+served before has passed since the phase was first seen on all of them. Those first sightings
+are kept in a journal file, so the clock runs across runs of the command; a phase never seen
+everywhere starts it now."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import dns.rdtypes.txtbase
+
+from mailflow.config import CutoverPhase
+from mailflow.cutover import LOWERED_TTL, PHASES, CutoverState, next_phase, phase_steps, previous_phase
+from mailflow.errors import ConfigError, Problem
+from mailflow.names import fqdn
+from mailflow.plan import DomainPlan, StackPlan, plan_domain
+from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet, bundled_snapshot
+from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms
+
+MAX_SERVERS = 16
+"""Authoritative servers asked per zone, at most: a zone listing more is asked of the first."""
+BEFORE = "before"
+"""What the servers publish before the cutover: the old side, at the domain's TTL."""
+
+
+class Verdict(IntEnum):
+    """A domain's state, and the exit status it gives (the worst domain's is the command's)."""
+
+    READY = 0
+    """The gate is open: advance to the next phase (or end the cutover)."""
+    DRIFT = 1
+    """A server serves what no phase of the cutover publishes, or SPF turns a path's senders away."""
+    UNREADABLE = 3
+    """A server did not answer usably, so the gate cannot be judged."""
+    WAITING = 5
+    """The phase is live on some servers only, or its TTL gate has not passed: ask again later."""
+    APPLY = 6
+    """No server serves the configured phase yet: run ``pulumi up``."""
+
+
+_RANK = (Verdict.READY, Verdict.WAITING, Verdict.APPLY, Verdict.UNREADABLE, Verdict.DRIFT)
+
+
+@dataclass(frozen=True)
+class Apex:
+    """What decides a phase at the zone's apex: the MX set and SPF text, and their TTLs."""
+
+    mx: frozenset[tuple[int, str]]
+    mx_ttl: int
+    spf: str
+    txt_ttl: int
+
+
+@dataclass(frozen=True)
+class ServerView:
+    server: str
+    phases: tuple[str, ...] = ()
+    """The phases (or ``before``) whose apex records the server serves."""
+    failure: str = ""
+    spf_missing: tuple[str, ...] = ()
+    """Sender terms of a path the server's SPF record does not authorise."""
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    domain: str
+    phase: CutoverPhase
+    source: str
+    destination: str
+    verdict: Verdict
+    summary: str
+    servers: tuple[ServerView, ...]
+    live_since: str | None = None
+    gate_opens: str | None = None
+    advance: tuple[str, ...] = ()
+    """What to do next, in order: commands and the steps of the runbook."""
+
+
+@dataclass
+class Journal:
+    """When each domain's phase was first seen on every server, by the expectation it met."""
+
+    path: Path
+    seen: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Journal:
+        try:
+            document = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError) as error:
+            raise ConfigError(
+                [Problem(str(path), f"is not a cutover journal this command wrote ({error})")]
+            ) from None
+        seen = document.get("domains") if isinstance(document, dict) else None
+        if not isinstance(seen, dict) or not all(isinstance(v, dict) for v in seen.values()):
+            raise ConfigError([Problem(str(path), "is not a cutover journal this command wrote")])
+        return cls(path, seen)
+
+    def first_seen(self, domain: str, key: str, now: datetime) -> datetime:
+        entry = self.seen.get(domain)
+        if entry is None or entry.get("key") != key:
+            entry = {"key": key, "everywhere": now.isoformat(timespec="seconds")}
+            self.seen[domain] = entry
+        try:
+            return datetime.fromisoformat(entry["everywhere"])
+        except (KeyError, ValueError):
+            entry["everywhere"] = now.isoformat(timespec="seconds")
+            return now
+
+    def save(self) -> None:
+        """Written whole to a file beside it, then renamed over it: a run killed halfway leaves
+        the last journal as it was."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"version": 1, "domains": self.seen}, indent=2, sort_keys=True) + "\n"
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def default_journal(stackfile: Path) -> Path:
+    """``.mailflow-cutover.<stack>.json`` beside ``Pulumi.<stack>.yaml``."""
+    stack = stackfile.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+    return stackfile.parent / f".mailflow-cutover.{stack}.json"
+
+
+def apex_of(plan: DomainPlan) -> Apex:
+    apex = fqdn(plan.domain)
+    mx = [r for r in plan.records if r.name == apex and r.type == "MX"]
+    txt = [r for r in plan.records if r.name == apex and r.type == "TXT"]
+    return Apex(
+        frozenset((int(r.data[0]), str(r.data[1]).lower()) for r in mx),
+        mx[0].ttl if mx else 0,
+        plan.spf,
+        txt[0].ttl if txt else 0,
+    )
+
+
+def phase_views(plan: DomainPlan) -> dict[str, Apex]:
+    """The apex records of every phase of the domain's cutover, and of the time before it."""
+    state = plan.cutover
+    assert state is not None
+    counter = LookupCounter(bundled_snapshot())
+    views = {BEFORE: apex_of(state.before)}
+    for phase in PHASES:
+        config = plan.config.model_copy(update={"cutover": state.cutover.model_copy(update={"phase": phase})})
+        phased = (
+            plan
+            if phase == state.phase
+            else plan_domain(config, plan.config_path, counter, plan.tenant, None, False, plan.place)
+        )
+        views[phase] = apex_of(phased)
+    return views
+
+
+def _live_apex(records: tuple[RecordSet, RecordSet]) -> tuple[Apex, list[str]]:
+    mx, txt = records
+    texts = [
+        b"".join(rdata.strings).decode("utf-8", "replace")
+        for rdata in txt.rdatas
+        if isinstance(rdata, dns.rdtypes.txtbase.TXTBase)
+    ]
+    spf = [text for text in texts if is_spf_record(text)]
+    live_mx = frozenset(
+        (int(getattr(rdata, "preference", -1)), str(getattr(rdata, "exchange", "")).lower())
+        for rdata in mx.rdatas
+    )
+    return Apex(live_mx, mx.ttl, spf[0] if len(spf) == 1 else "", txt.ttl), spf
+
+
+def _matches(live: Apex, expected: Apex) -> bool:
+    return live == expected
+
+
+def spf_gaps(live_spf: str, senders: Sequence[SpfTerm]) -> list[str]:
+    """The sender terms the live SPF record does not pass. An ``ip4``/``ip6`` sender passes when
+    the first address term of the record that covers its network passes (``ip4:…``, ``+ip4:…``);
+    any other sender when the record has the same term, passing, before its ``all``."""
+    listed = []
+    for term in record_terms(live_spf):
+        if term.mechanism == "all":
+            break
+        listed.append(term)
+    gaps = []
+    for sender in senders:
+        if sender.mechanism in ("ip4", "ip6"):
+            network = ipaddress.ip_network(sender.argument)
+            covering = next(
+                (
+                    term
+                    for term in listed
+                    if term.mechanism == sender.mechanism
+                    and network.subnet_of(ipaddress.ip_network(term.argument))  # type: ignore[arg-type]
+                ),
+                None,
+            )
+            passes = covering is not None and covering.qualifier in ("", "+")
+        else:
+            passes = any(
+                term.qualifier in ("", "+") and term.text.lower() == sender.text.lower() for term in listed
+            )
+        if not passes:
+            gaps.append(sender.text)
+    return gaps
+
+
+def find_servers(zone: str, resolver: LiveResolver) -> tuple[list[Nameserver], str]:
+    """The authoritative servers of ``zone`` from its NS records, each host's addresses read
+    through ``resolver``; with a reason when none can be asked."""
+    try:
+        hosts = [str(getattr(rdata, "target", "")) for rdata in resolver.query(fqdn(zone), "NS").rdatas]
+    except DnsFailure as failure:
+        return [], f"NS {zone}: {failure.reason}"
+    if not hosts:
+        return [], f"NS {zone}: no NS records"
+    servers: list[Nameserver] = []
+    failures = []
+    for host in sorted(hosts)[:MAX_SERVERS]:
+        addresses: list[str] = []
+        for rtype in ("A", "AAAA"):
+            try:
+                addresses.extend(rdata.to_text() for rdata in resolver.query(host, rtype).rdatas)
+            except DnsFailure as failure:
+                failures.append(f"{rtype} {host}: {failure.reason}")
+        servers.extend(Nameserver((address,)) for address in addresses)
+    return servers, "; ".join(failures) if not servers else ""
+
+
+def server_text(server: Nameserver) -> str:
+    address = server.addresses[0]
+    shown = f"[{address}]" if ":" in address else address
+    return shown if server.port == 53 else f"{shown}:{server.port}"
+
+
+def _view(
+    plan: DomainPlan, server: Nameserver, timeout: float, views: dict[str, Apex], senders: Sequence[SpfTerm]
+) -> ServerView:
+    resolver = LiveResolver(server, timeout)
+    apex = fqdn(plan.domain)
+    shown = server_text(server)
+    try:
+        records = (resolver.query(apex, "MX"), resolver.query(apex, "TXT"))
+    except DnsFailure as failure:
+        return ServerView(shown, failure=failure.reason)
+    if not all(record.authoritative for record in records):
+        return ServerView(shown, failure="not authoritative for the zone (no AA flag)")
+    live, spf = _live_apex(records)
+    phases = tuple(name for name, expected in views.items() if live == expected)
+    if len(spf) != 1:
+        return ServerView(shown, phases, spf_missing=(f"{len(spf)} SPF records",))
+    return ServerView(shown, phases, spf_missing=tuple(spf_gaps(spf[0], senders)))
+
+
+def _gate_wait(state: CutoverState) -> int:
+    """Seconds caches may still hold what the servers served before the configured phase."""
+    before = previous_phase(state.cutover, state.phase)
+    if before is None:
+        return state.after.ttl  # the records before the cutover, or any phase before a rollback
+    return state.cutover.ttl if before in LOWERED_TTL else state.after.ttl
+
+
+def now() -> datetime:
+    """The time the gates are judged at."""
+    return datetime.now(UTC)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def domain_status(
+    plan: DomainPlan,
+    servers: Sequence[Nameserver],
+    timeout: float,
+    journal: Journal,
+    now: datetime,
+    stackfile: Path,
+) -> DomainStatus:
+    state = plan.cutover
+    assert state is not None
+    views = phase_views(plan)
+    senders = _senders(state)
+    seen = tuple(_view(plan, server, timeout, views, senders) for server in servers)
+    expected = views[state.phase]
+
+    def status(verdict: Verdict, summary: str, **more: Any) -> DomainStatus:
+        return DomainStatus(
+            plan.domain, state.phase, state.source, state.destination, verdict, summary, seen, **more
+        )
+
+    if not servers:
+        return status(Verdict.UNREADABLE, "no authoritative server to ask")
+    strangers = [v.server for v in seen if not v.failure and not v.phases]
+    spf_faults = [f"{v.server} does not pass {', '.join(v.spf_missing)}" for v in seen if v.spf_missing]
+    if strangers:
+        return status(Verdict.DRIFT, f"{', '.join(strangers)} serve(s) MX/SPF of no phase of this cutover")
+    if spf_faults:
+        return status(Verdict.DRIFT, f"SPF turns senders of the mail paths away: {'; '.join(spf_faults)}")
+    failed = [f"{v.server}: {v.failure}" for v in seen if v.failure]
+    if failed:
+        return status(Verdict.UNREADABLE, f"not every server answered: {'; '.join(failed)}")
+    serving = [v for v in seen if state.phase in v.phases]
+    if not serving:
+        return status(
+            Verdict.APPLY,
+            f"no server serves phase {state.phase} yet (they serve {_phases_text(seen)})",
+            advance=(f"pulumi up --stack {_stack(stackfile)}",),
+        )
+    if len(serving) < len(seen):
+        lagging = ", ".join(v.server for v in seen if state.phase not in v.phases)
+        return status(
+            Verdict.WAITING,
+            f"{len(serving)} of {len(seen)} servers serve phase {state.phase}; {lagging} still serve(s) "
+            f"{_phases_text([v for v in seen if state.phase not in v.phases])}",
+        )
+    key = json.dumps(asdict(expected), sort_keys=True, default=sorted)
+    since = journal.first_seen(plan.domain, f"{state.phase} {key}", now)
+    opens = since + timedelta(seconds=_gate_wait(state))
+    timing = {"live_since": _when(since), "gate_opens": _when(opens)}
+    if now < opens:
+        left = int((opens - now).total_seconds()) + 1
+        return status(
+            Verdict.WAITING,
+            f"phase {state.phase} is live on all {len(seen)} servers; caches may hold the records "
+            f"before it for {left} s more",
+            **timing,
+        )
+    return status(
+        Verdict.READY,
+        f"phase {state.phase} is live on all {len(seen)} servers and its TTL gate has passed",
+        advance=advance_steps(plan, stackfile),
+        **timing,
+    )
+
+
+def _senders(state: CutoverState) -> tuple[SpfTerm, ...]:
+    """The senders SPF must pass in the phase: both paths' until ``done``, then the new path's."""
+    sides = (state.after,) if state.phase == "done" else (state.before, state.after)
+    return tuple(term for side in sides if side.routing for term in side.routing.spf_terms)
+
+
+def _phases_text(seen: Sequence[ServerView]) -> str:
+    found = sorted({" or ".join(v.phases) for v in seen if v.phases})
+    return ", ".join(found) or "nothing known"
+
+
+def _stack(stackfile: Path) -> str:
+    return stackfile.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+
+
+def _phase_setting(plan: DomainPlan, phase: str, stack: str) -> str:
+    """The command (or edit) that sets the domain's cutover phase."""
+    key = f"{plan.config_path}.cutover.phase"
+    if key.startswith("mailflow:"):
+        return f"pulumi config set --path '{key}' {phase} --stack {stack}"
+    return f"set {key}: {phase}"
+
+
+def advance_steps(plan: DomainPlan, stackfile: Path) -> tuple[str, ...]:
+    """The steps from the configured phase to the next, or to the end of the cutover."""
+    state = plan.cutover
+    assert state is not None
+    stack, shown = _stack(stackfile), str(stackfile)
+    following = next_phase(state.cutover)
+    if following is None:
+        key = f"{plan.config_path}.cutover"
+        removal = (
+            f"pulumi config rm --path '{key}' --stack {stack}"
+            if key.startswith("mailflow:")
+            else f"remove {key}"
+        )
+        steps = []
+        if state.phase == "rollback":
+            steps.append(
+                f"set {plan.config_path}.topology (and the settings {key}.from names) back to the old side, "
+                f"{state.source}"
+            )
+        mta_sts = next((r for r in plan.records if r.slot == "mta-sts"), None)
+        if mta_sts is not None and state.phase == "done":
+            published = str(mta_sts.value).split("id=", 1)[1].split(";", 1)[0]
+            steps.append(f"set {plan.config_path}.mtaSts.id: {published} (the id the servers publish now)")
+        return (*steps, removal, f"mailflow plan {shown}", f"pulumi up --stack {stack}")
+    before, after = phase_steps(state, following, shown)
+    return (
+        f"mailflow plan {shown} --phase {following}",
+        *before,
+        _phase_setting(plan, following, stack),
+        f"pulumi up --stack {stack}",
+        *after,
+        f"mailflow cutover status {shown}",
+    )
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    domains: tuple[DomainStatus, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return max((d.verdict for d in self.domains), key=_RANK.index, default=Verdict.READY)
+
+
+def cutover_status(
+    plan: StackPlan,
+    stackfile: Path,
+    servers: Sequence[Nameserver],
+    nameserver: Nameserver | None,
+    timeout: float,
+    budget: float,
+    journal: Journal,
+) -> StatusReport:
+    """Each domain in cutover as its zone's authoritative servers (``servers``, else those its NS
+    records name, found through ``nameserver`` or the system resolver) serve it."""
+    reports = []
+    finder = LiveResolver(nameserver, timeout)
+    deadline = time.monotonic() + budget
+    for plan_domain_ in plan.domains:
+        if plan_domain_.cutover is None:
+            continue
+        if time.monotonic() >= deadline:
+            state = plan_domain_.cutover
+            reports.append(
+                DomainStatus(
+                    plan_domain_.domain,
+                    state.phase,
+                    state.source,
+                    state.destination,
+                    Verdict.UNREADABLE,
+                    "not asked: time budget exhausted",
+                    (),
+                )
+            )
+            continue
+        asked: Sequence[Nameserver] = servers
+        if not asked:
+            with finder.within(max(0.0, deadline - time.monotonic())):
+                asked, reason = find_servers(plan_domain_.place.zone, finder)
+            if not asked:
+                state = plan_domain_.cutover
+                reports.append(
+                    DomainStatus(
+                        plan_domain_.domain,
+                        state.phase,
+                        state.source,
+                        state.destination,
+                        Verdict.UNREADABLE,
+                        f"no authoritative server found ({reason})",
+                        (),
+                    )
+                )
+                continue
+        reports.append(domain_status(plan_domain_, asked, timeout, journal, now(), stackfile))
+    return StatusReport(tuple(reports))
+
+
+VERDICT_TEXT = {
+    Verdict.READY: "ready",
+    Verdict.DRIFT: "drift",
+    Verdict.UNREADABLE: "DNS failure",
+    Verdict.WAITING: "waiting",
+    Verdict.APPLY: "not applied",
+}
+
+
+def report_table(report: StatusReport) -> str:
+    if not report.domains:
+        return "no domain is in cutover\n"
+    lines = []
+    for d in report.domains:
+        lines.append(f"{d.domain}: {d.source} -> {d.destination}, phase {d.phase}: {VERDICT_TEXT[d.verdict]}")
+        lines.append(f"  {d.summary}")
+        for view in d.servers:
+            served = view.failure or f"serves {' or '.join(view.phases) or 'no phase of this cutover'}"
+            spf = f"; SPF does not pass {', '.join(view.spf_missing)}" if view.spf_missing else ""
+            lines.append(f"  {view.server:<24} {served}{spf}")
+        if d.live_since:
+            lines.append(f"  live everywhere since {d.live_since}; gate opens {d.gate_opens}")
+        if d.advance:
+            lines.append("  next:")
+            lines.extend(f"    {number}. {step}" for number, step in enumerate(d.advance, 1))
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: StatusReport) -> str:
+    document = {
+        "status": VERDICT_TEXT[report.verdict],
+        "exitCode": int(report.verdict),
+        "domains": [
+            {
+                "domain": d.domain,
+                "phase": d.phase,
+                "from": d.source,
+                "to": d.destination,
+                "status": VERDICT_TEXT[d.verdict],
+                "summary": d.summary,
+                "liveSince": d.live_since,
+                "gateOpens": d.gate_opens,
+                "servers": [
+                    {
+                        "server": v.server,
+                        "phases": list(v.phases),
+                        "failure": v.failure or None,
+                        "spfMissing": list(v.spf_missing),
+                    }
+                    for v in d.servers
+                ],
+                "next": list(d.advance),
+            }
+            for d in report.domains
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
