@@ -266,6 +266,8 @@ def _view(
         return ServerView(shown, failure="not authoritative for the zone (no AA flag)")
     live, spf = _live_apex(records)
     phases = tuple(name for name, expected in views.items() if live == expected)
+    if plan.cutover is None or plan.cutover.phase not in phases:
+        return ServerView(shown, phases)  # lagging, or not applied: its SPF is another phase's
     if len(spf) != 1:
         return ServerView(shown, phases, spf_missing=(f"{len(spf)} SPF records",))
     return ServerView(shown, phases, spf_missing=tuple(spf_gaps(spf[0], senders)))

@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rdatatype
 import dns.resolver
@@ -70,6 +72,9 @@ class BindServer:
     process: subprocess.Popen[bytes] | None = None
     started: bool = field(default=False, init=False)
     """Whether it has served: from then on clients know the port, and a start keeps it."""
+    primary: BindServer | None = None
+    """Serve the zones as a secondary of this server: it transfers them when it starts and when
+    ``notify`` tells it to, never on its own before the SOA refresh (two hours)."""
 
     @property
     def address(self) -> str:
@@ -89,11 +94,19 @@ class BindServer:
         ]
         for zone in self.zones:
             path = d / f"{zone}.zone"
+            if self.primary is not None:
+                blocks.append(
+                    f'zone "{zone}" {{ type secondary; file "{path}";'
+                    f" primaries {{ {self.primary.address} port {self.primary.port}; }};"
+                    f" allow-notify {{ {self.address}; }}; }};"
+                )
+                continue
             if not path.exists():
                 path.write_text(f"$ORIGIN {zone}.\n" + SOA.format(zone=zone))
             blocks.append(
                 f'zone "{zone}" {{ type primary; file "{path}";'
-                f" update-policy {{ grant {KEY_NAME} zonesub ANY; grant {NEXT_KEY_NAME} zonesub ANY; }}; }};"
+                f" update-policy {{ grant {KEY_NAME} zonesub ANY; grant {NEXT_KEY_NAME} zonesub ANY; }};"
+                f" allow-transfer {{ {self.address}; }}; }};"
             )
         # Published SPF includes, so that evaluation follows them to this server only.
         for name, rrsets in bundled_snapshot().records.items():
@@ -165,6 +178,25 @@ class BindServer:
         )
         rdtype = dns.rdatatype.from_text(rtype)
         return {r.to_text() for rrset in response.answer if rrset.rdtype == rdtype for r in rrset}
+
+    def serial(self, zone: str) -> int:
+        (soa,) = self.query(zone, "SOA")
+        return int(soa.split()[2])
+
+    def notify(self, zone: str, timeout: float = 20.0) -> None:
+        """Tell this secondary that ``zone`` changed on its primary, and wait until it serves
+        the primary's serial."""
+        assert self.primary is not None
+        message = dns.message.make_query(zone, "SOA")
+        message.flags = dns.flags.AA
+        message.set_opcode(dns.opcode.NOTIFY)
+        dns.query.udp(message, self.address, timeout=5, port=self.port)
+        wanted = self.primary.serial(zone)
+        deadline = time.monotonic() + timeout
+        while self.serial(zone) != wanted:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{zone}: the secondary did not transfer serial {wanted} in {timeout:g} s")
+            time.sleep(0.1)
 
     def resolver(self) -> dns.resolver.Resolver:
         resolver = dns.resolver.Resolver(configure=False)
