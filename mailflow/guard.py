@@ -48,12 +48,22 @@ def same_place(old: str, new: str) -> bool:
     return os.path.realpath(old) == os.path.realpath(new)
 
 
+def _moving(name: str, cutover_mx: list[str]) -> bool:
+    """The resource is an MX record (set) of a domain whose cutover phase moves its MX."""
+    return any(name == prefix or name.startswith(f"{prefix}/") for prefix in cutover_mx)
+
+
 def destructive_changes(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str], float]:
-    """(resources that would go, those of them carrying MX or SPF, their share of the last run's)."""
+    """(resources that would go, those of them carrying MX or SPF, their share of the last run's).
+    The MX records of a domain in cutover are not counted: its configured phase is the explicit
+    yes to moving them."""
     before: dict[str, str] = olds.get("placements") or {}
     after: dict[str, str] = news.get("placements") or {}
+    cutover_mx = list(news.get("cutoverMx") or ())
     going = sorted(
-        name for name, place in before.items() if name not in after or not same_place(place, after[name])
+        name
+        for name, place in before.items()
+        if (name not in after or not same_place(place, after[name])) and not _moving(name, cutover_mx)
     )
     routing = set(olds.get("routing") or ())
     share = len(going) / len(before) if before else 0.0
@@ -81,7 +91,7 @@ def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
 
 
 COMPARED = ("placements", "routing", "maxDeleteShare")
-"""The inputs whose change the guard records (``allow`` is this run's alone)."""
+"""The inputs whose change the guard records (``allow`` and ``cutoverMx`` are this run's alone)."""
 
 
 def _spelled_once(place: str) -> str:
@@ -127,11 +137,20 @@ class GuardProvider(ResourceProvider):
 class ChangeGuard(Resource):
     """Checked before every record resource of the stack."""
 
-    def __init__(self, placements: dict[str, str], routing: list[str], max_delete_share: float) -> None:
+    def __init__(
+        self,
+        placements: dict[str, str],
+        routing: list[str],
+        max_delete_share: float,
+        cutover_mx: list[str] | None = None,
+    ) -> None:
+        """``cutover_mx``: the names (``<domain>/MX``) that the MX resources of domains in cutover
+        start with."""
         props = {
             "placements": placements,
             "routing": sorted(routing),
             "maxDeleteShare": max_delete_share,
             "allow": allowed(),
+            "cutoverMx": sorted(cutover_mx or ()),
         }
         super().__init__(GuardProvider(), GUARD_NAME, props, pulumi.ResourceOptions())

@@ -20,6 +20,7 @@ from mailflow.components import (
 from mailflow.connectors import render_script
 from mailflow.errors import ConfigError
 from mailflow.guard import ChangeGuard
+from mailflow.phase_log import PhaseLog
 from mailflow.plan import StackPlan, plan_stack, tune_gc_for_registration, without_gc_pauses
 from mailflow.settings import TSIG_SECRET, StackSettings
 from mailflow.stackfile import Secret, decoded, with_files
@@ -50,7 +51,8 @@ def change_guard(plan: StackPlan, target: Target) -> ChangeGuard:
             placements[group.name] = place
             if group.carries_mail_routing:
                 routing.append(group.name)
-    return ChangeGuard(placements, routing, plan.settings.max_delete_share)
+    cutover_mx = [f"{domain.domain}/MX" for domain in plan.domains if domain.cutover]
+    return ChangeGuard(placements, routing, plan.settings.max_delete_share, cutover_mx)
 
 
 def target_inputs(settings: StackSettings) -> TargetInputs:
@@ -82,8 +84,8 @@ def stack_outputs(plan: StackPlan) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    """Register every domain's resources and export what ``mailflow:stackOutputs`` asks for,
-    which it returns.
+    """Register every domain's resources and export what ``mailflow:stackOutputs`` asks for, and
+    the cutover phases the stack applies (``cutover``), which it returns.
 
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
     try:
@@ -103,6 +105,17 @@ def run() -> dict[str, Any]:
         else:
             MailFlowDomain(domain.domain, planned)
     exported = stack_outputs(plan)
+    phases = {
+        domain.domain: {
+            "phase": domain.cutover.phase,
+            "from": domain.cutover.source,
+            "to": domain.cutover.destination,
+        }
+        for domain in plan.domains
+        if domain.cutover
+    }
+    if phases:
+        exported["cutover"] = PhaseLog(phases).phases
     for key, value in exported.items():
         pulumi.export(key, value)
     return exported

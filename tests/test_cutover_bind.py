@@ -142,8 +142,21 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
         project.set_domains([hybrid_domain(phase=phase, **more)])
         project.pulumi("up", "--yes")
 
+    def logged() -> dict[str, str]:
+        outputs = json.loads(project.pulumi("stack", "output", "--json").stdout)
+        return dict(outputs["cutover"][ZONE])
+
     # prepare: the TTLs fall on the primary; the secondary still serves the records before it.
     go("prepare")
+    prepared = logged()
+    assert {k: v for k, v in prepared.items() if k != "appliedAt"} == {
+        "phase": "prepare",
+        "from": "hybrid-onprem-front",
+        "to": "third-party-hybrid",
+    }
+    assert datetime.fromisoformat(prepared["appliedAt"]).tzinfo is not None
+    project.pulumi("up", "--yes")
+    assert logged() == prepared  # the same phase again keeps the time it was first applied
     code, report = status(project, both, capsys)
     (domain,) = report["domains"]
     assert (code, domain["status"]) == (5, "waiting"), domain
@@ -170,6 +183,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     assert (code, report["domains"][0]["status"]) == (6, "not applied"), report
     project.pulumi("up", "--yes")
     assert primary.query(f"{ZONE}.", "MX") == NEW_MX
+    assert logged()["phase"] == "switch" and logged()["appliedAt"] >= prepared["appliedAt"]
     assert status(project, both, capsys)[0] == 5
     secondary.notify(ZONE)
     assert secondary.query(f"{ZONE}.", "MX") == NEW_MX
