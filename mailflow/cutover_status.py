@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import tempfile
 import time
@@ -33,6 +34,8 @@ from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms
 
 MAX_SERVERS = 16
 """Authoritative servers asked per zone, at most: a zone listing more is asked of the first."""
+MAX_JOURNAL_BYTES = 1_000_000
+"""A journal holds a line or two per domain in cutover; a larger file is not one this command wrote."""
 BEFORE = "before"
 """What the servers publish before the cutover: the old side, at the domain's TTL."""
 
@@ -100,10 +103,12 @@ class Journal:
     @classmethod
     def load(cls, path: Path) -> Journal:
         try:
+            if path.stat().st_size > MAX_JOURNAL_BYTES:
+                raise ValueError(f"over {MAX_JOURNAL_BYTES} bytes")
             document = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
             return cls(path)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise ConfigError(
                 [Problem(str(path), f"is not a cutover journal this command wrote ({error})")]
             ) from None
@@ -118,10 +123,13 @@ class Journal:
             entry = {"key": key, "everywhere": now.isoformat(timespec="seconds")}
             self.seen[domain] = entry
         try:
-            return datetime.fromisoformat(entry["everywhere"])
-        except (KeyError, ValueError):
+            seen: datetime | None = datetime.fromisoformat(entry["everywhere"])
+        except (KeyError, TypeError, ValueError):
+            seen = None
+        if seen is None or seen.tzinfo is None:
             entry["everywhere"] = now.isoformat(timespec="seconds")
             return now
+        return seen
 
     def save(self) -> None:
         """Written whole to a file beside it, then renamed over it: a run killed halfway leaves
@@ -243,7 +251,7 @@ def find_servers(zone: str, resolver: LiveResolver) -> tuple[list[Nameserver], s
             except DnsFailure as failure:
                 failures.append(f"{rtype} {host}: {failure.reason}")
         servers.extend(Nameserver((address,)) for address in addresses)
-    return servers, "; ".join(failures) if not servers else ""
+    return servers[:MAX_SERVERS], "; ".join(failures) if not servers else ""
 
 
 def server_text(server: Nameserver) -> str:
@@ -253,13 +261,19 @@ def server_text(server: Nameserver) -> str:
 
 
 def _view(
-    plan: DomainPlan, server: Nameserver, timeout: float, views: dict[str, Apex], senders: Sequence[SpfTerm]
+    plan: DomainPlan,
+    server: Nameserver,
+    timeout: float,
+    deadline: float,
+    views: dict[str, Apex],
+    senders: Sequence[SpfTerm],
 ) -> ServerView:
     resolver = LiveResolver(server, timeout)
     apex = fqdn(plan.domain)
     shown = server_text(server)
     try:
-        records = (resolver.query(apex, "MX"), resolver.query(apex, "TXT"))
+        with resolver.within(max(0.0, deadline - time.monotonic())):
+            records = (resolver.query(apex, "MX"), resolver.query(apex, "TXT"))
     except DnsFailure as failure:
         return ServerView(shown, failure=failure.reason)
     if not all(record.authoritative for record in records):
@@ -294,15 +308,17 @@ def domain_status(
     plan: DomainPlan,
     servers: Sequence[Nameserver],
     timeout: float,
+    deadline: float,
     journal: Journal,
     now: datetime,
     stackfile: Path,
 ) -> DomainStatus:
+    """``deadline``: the ``time.monotonic()`` after which no server is asked any more."""
     state = plan.cutover
     assert state is not None
     views = phase_views(plan)
     senders = _senders(state)
-    seen = tuple(_view(plan, server, timeout, views, senders) for server in servers)
+    seen = tuple(_view(plan, server, timeout, deadline, views, senders) for server in servers)
     expected = views[state.phase]
 
     def status(verdict: Verdict, summary: str, **more: Any) -> DomainStatus:
@@ -329,18 +345,19 @@ def domain_status(
             advance=(f"pulumi up --stack {_stack(stackfile)}",),
         )
     if len(serving) < len(seen):
-        lagging = ", ".join(v.server for v in seen if state.phase not in v.phases)
+        behind = [v for v in seen if state.phase not in v.phases]
+        verb = "serves" if len(behind) == 1 else "serve"
         return status(
             Verdict.WAITING,
-            f"{len(serving)} of {len(seen)} servers serve phase {state.phase}; {lagging} still serve(s) "
-            f"{_phases_text([v for v in seen if state.phase not in v.phases])}",
+            f"{len(serving)} of {len(seen)} servers serve phase {state.phase}; "
+            f"{', '.join(v.server for v in behind)} still {verb} {_phases_text(behind)}",
         )
     key = json.dumps(asdict(expected), sort_keys=True, default=sorted)
     since = journal.first_seen(plan.domain, f"{state.phase} {key}", now)
     opens = since + timedelta(seconds=_gate_wait(state))
     timing = {"live_since": _when(since), "gate_opens": _when(opens)}
     if now < opens:
-        left = int((opens - now).total_seconds()) + 1
+        left = math.ceil((opens - now).total_seconds())
         return status(
             Verdict.WAITING,
             f"phase {state.phase} is live on all {len(seen)} servers; caches may hold the records "
@@ -471,7 +488,7 @@ def cutover_status(
                     )
                 )
                 continue
-        reports.append(domain_status(plan_domain_, asked, timeout, journal, now(), stackfile))
+        reports.append(domain_status(plan_domain_, asked, timeout, deadline, journal, now(), stackfile))
     return StatusReport(tuple(reports))
 
 

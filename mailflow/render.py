@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from mailflow.cutover import phase_steps
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
@@ -45,6 +46,22 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def _cutover_lines(domain: DomainPlan) -> list[str]:
+    """The cutover's phase, and what goes with its ``pulumi up``."""
+    state = domain.cutover
+    if state is None:
+        return []
+    following = state.next_phase or "end of the cutover"
+    lines = [
+        f"  cutover: {state.source} -> {state.destination}, phase {state.phase} (next: {following}; "
+        "`mailflow cutover status STACKFILE` says when)"
+    ]
+    before, after = phase_steps(state, state.phase, "STACKFILE")
+    lines.extend(f"    before pulumi up: {step}" for step in before)
+    lines.extend(f"    after pulumi up: {step}" for step in after)
+    return lines
+
+
 def plan_table(plan: StackPlan) -> str:
     lines: list[str] = []
     for domain in plan.domains:
@@ -62,6 +79,7 @@ def plan_table(plan: StackPlan) -> str:
         if domain.relay_host:
             lines.append(f"  third party relays inbound mail to: {domain.relay_host}")
         lines.append(f"  SPF DNS lookups: {lookups}")
+        lines.extend(_cutover_lines(domain))
         rows = [("NAME", "TYPE", "TTL", "VALUE")]
         rows.extend((r.relative_name(), r.type, str(r.ttl), r.value) for r in domain.records)
         lines.extend(f"  {row}" for row in _table(rows))
