@@ -1,12 +1,14 @@
 """Command line: ``mailflow plan`` prints the records a stack plans, ``mailflow connectors`` the
 Exchange Online connector script (``connectors export`` the script that reads them back, ``connectors
 diff`` compares that export with the plan), ``mailflow check`` compares live DNS with the plan,
-``mailflow tenant`` reads the values Microsoft assigned from the tenant.
+``mailflow tenant`` reads the values Microsoft assigned from the tenant, ``mailflow cutover status``
+follows a staged MX move on the zone's authoritative servers.
 
 Exit status, the same for every command: 0 done (in sync; warnings allowed), 1 drift (``check``,
-``connectors diff``, ``tenant pull --check``), 2 config problems (a broken export file among them),
-3 a source could not be read (DNS for ``check``, the tenant for ``tenant pull``) and nothing else
-was wrong, 4 usage (a bad argument)."""
+``connectors diff``, ``tenant pull --check``, ``cutover status``), 2 config problems (a broken
+export file among them), 3 a source could not be read (DNS for ``check`` and ``cutover status``,
+the tenant for ``tenant pull``) and nothing else was wrong, 4 usage (a bad argument); ``cutover
+status`` adds 5 waiting and 6 not applied yet."""
 
 from __future__ import annotations
 
