@@ -333,7 +333,8 @@ def _check_topology(domain: Domain, path: str) -> list[Problem]:
 
 def previous_domain(domain: Domain) -> Domain:
     """The domain as it is before its cutover: the settings ``cutover.from`` names, the rest
-    shared. The caller has checked ``_check_cutover``."""
+    shared (``from.exoMxHost`` is the planner's to apply: it outranks the tenant's MX host, which
+    is the new one). The caller has checked ``_check_cutover``."""
     cutover = domain.cutover
     assert cutover is not None
     source = cutover.source
@@ -349,9 +350,7 @@ def previous_domain(domain: Domain) -> Domain:
             "topology": topology,
             "third_party": third_party if topology in THIRD_PARTY_TOPOLOGIES else None,
             "on_premises": on_premises if topology in ON_PREMISES_TOPOLOGIES else None,
-            "exchange_online": exo.model_copy(
-                update={"mx_host": source.exo_mx_host or exo.mx_host, "autodiscover": autodiscover}
-            ),
+            "exchange_online": exo.model_copy(update={"autodiscover": autodiscover}),
             "cutover": None,
         }
     )

@@ -347,9 +347,13 @@ def plan_domain(
         return _plan_side(domain, path, counter, tenant, tenant_label, strict, place)
     problems: list[Problem] = []
     sides: list[DomainPlan] = []
-    for side in (previous_domain(domain), domain.model_copy(update={"cutover": None})):
+    old_host = domain.cutover.source.exo_mx_host
+    for side, host in (
+        (previous_domain(domain), old_host),
+        (domain.model_copy(update={"cutover": None}), None),
+    ):
         try:
-            sides.append(_plan_side(side, path, counter, tenant, tenant_label, strict, place))
+            sides.append(_plan_side(side, path, counter, tenant, tenant_label, strict, place, host))
         except ConfigError as error:
             problems.extend(p for p in error.problems if p not in problems)
     if problems:
@@ -365,9 +369,18 @@ def _plan_side(
     tenant_label: str | None,
     strict: bool,
     place: Placement,
+    exo_mx_host: str | None = None,
 ) -> DomainPlan:
-    """The records of a domain with no cutover (or of one side of a cutover)."""
+    """The records of a domain with no cutover, or of one side of a cutover: the old side's
+    ``exo_mx_host`` (``cutover.from.exoMxHost``) is published instead of the one assigned."""
     assigned = assign(domain, path, tenant, tenant_label)
+    if exo_mx_host is not None:
+        assigned = replace(
+            assigned,
+            exo_mx=MxTarget(assigned.exo_mx.priority, exo_mx_host),
+            sources={**assigned.sources, "exoMxHost": f"config: {path}.cutover.from.exoMxHost"},
+            derived=tuple(p for p in assigned.derived if not p.path.endswith(".exchangeOnline.mxHost")),
+        )
     routing = route(domain, assigned.exo_mx)
     spf_record = build_record(routing.spf_terms, domain.spf.all)
     spf = spf_record.text
