@@ -325,28 +325,34 @@ def _sides(domain: DomainPlan) -> tuple[DomainPlan, ...]:
 
 
 def _phase_drafts(domain: DomainPlan, found: _Findings) -> list[_Draft]:
-    """The connectors of a domain, in its cutover's phase. Where both sides have a connector of
-    the same name, the old side's stays until ``settle`` for mail (``dual``, ``switch`` and
-    outbound mail excepted: from ``dual`` on outbound mail takes the new path). The new side's
-    Partner inbound connector accepts the service's mail from ``prepare`` on, but turns other
-    senders away (lock-down) only from ``settle``, once no sender uses the old MX."""
+    """The connectors of a domain, in its cutover's phase. Until ``settle`` mail may arrive by
+    either MX, so the connectors of both sides are in place, and where both have one of the same
+    name the old side's settings stay; the new front's Partner inbound connector accepts the
+    service's mail from ``prepare`` on, but turns other senders away (lock-down) only from
+    ``settle``. Internet mail leaves by one path: the old side's Partner outbound connector in
+    ``prepare`` and ``rollback``, the new side's from ``dual`` on."""
     state = domain.cutover
     if state is None:
         return _domain_drafts(domain, found)
     if state.phase in ("settle", "done"):
         return _domain_drafts(state.after, found)
-    old = _domain_drafts(state.before, found)
-    new = [_unlocked(draft) for draft in _domain_drafts(state.after, found)]
-    outbound_from_new = state.phase in ("dual", "switch")
+    new_path_out = state.phase in ("dual", "switch")
     drafts: dict[str, _Draft] = {}
-    for draft in old:
-        if draft.direction == Direction.INBOUND or not outbound_from_new:
+    for draft in _domain_drafts(state.before, found):
+        if not (new_path_out and _to_the_internet(draft)):
             drafts[draft.label.casefold()] = draft
-    for draft in new:
-        if draft.direction == Direction.OUTBOUND and not outbound_from_new:
+    for draft in _domain_drafts(state.after, found):
+        if _to_the_internet(draft) and not new_path_out:
             continue
-        drafts.setdefault(draft.label.casefold(), draft)
+        drafts.setdefault(draft.label.casefold(), _unlocked(draft))
     return list(drafts.values())
+
+
+def _to_the_internet(draft: _Draft) -> bool:
+    """A Partner outbound connector: it routes internet mail (``RecipientDomains *``)."""
+    return draft.direction == Direction.OUTBOUND and any(
+        p.name == "ConnectorType" and p.value == ConnectorType.PARTNER for p in draft.parameters
+    )
 
 
 LOCK_DOWN = ("RestrictDomainsToIPAddresses", "RestrictDomainsToCertificate")
