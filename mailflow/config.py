@@ -343,17 +343,25 @@ def previous_domain(domain: Domain) -> Domain:
     on_premises = source.on_premises or domain.on_premises
     exo = domain.exchange_online
     autodiscover = exo.autodiscover
-    if isinstance(autodiscover, Autodiscover) and topology not in ON_PREMISES_TOPOLOGIES:
-        autodiscover = None  # the on-premises Autodiscover host is for the hybrid side alone
     return domain.model_copy(
         update={
             "topology": topology,
             "third_party": third_party if topology in THIRD_PARTY_TOPOLOGIES else None,
             "on_premises": on_premises if topology in ON_PREMISES_TOPOLOGIES else None,
-            "exchange_online": exo.model_copy(update={"autodiscover": autodiscover}),
+            "exchange_online": exo.model_copy(update=_exchange_online_of(topology, autodiscover)),
             "cutover": None,
         }
     )
+
+
+def _exchange_online_of(topology: Topology, autodiscover: AutodiscoverSetting | None) -> dict[str, Any]:
+    """The Exchange Online settings that change with the old side's topology: those for the
+    on-premises servers are the hybrid topologies' alone."""
+    if topology in ON_PREMISES_TOPOLOGIES:
+        return {"autodiscover": autodiscover}
+    if isinstance(autodiscover, Autodiscover):
+        autodiscover = None  # the on-premises Autodiscover host
+    return {"autodiscover": autodiscover, "directory_sync": None, "centralized_mail_transport": False}
 
 
 def _check_cutover(domain: Domain, path: str) -> list[Problem]:

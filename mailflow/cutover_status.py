@@ -76,6 +76,8 @@ class ServerView:
     failure: str = ""
     spf_missing: tuple[str, ...] = ()
     """Sender terms of a path the server's SPF record does not authorise."""
+    note: str = ""
+    """Why the server's records are no phase's, where that is plain (two SPF records)."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +122,14 @@ class Journal:
     def first_seen(self, domain: str, key: str, now: datetime) -> datetime:
         entry = self.seen.get(domain)
         if entry is None or entry.get("key") != key:
-            entry = {"key": key, "everywhere": now.isoformat(timespec="seconds")}
+            entry = {"key": key, "everywhere": now.isoformat()}
             self.seen[domain] = entry
         try:
             seen: datetime | None = datetime.fromisoformat(entry["everywhere"])
         except (KeyError, TypeError, ValueError):
             seen = None
         if seen is None or seen.tzinfo is None:
-            entry["everywhere"] = now.isoformat(timespec="seconds")
+            entry["everywhere"] = now.isoformat()
             return now
         return seen
 
@@ -278,12 +280,15 @@ def _view(
         return ServerView(shown, failure=failure.reason)
     if not all(record.authoritative for record in records):
         return ServerView(shown, failure="not authoritative for the zone (no AA flag)")
+    if not any(record.rdatas for record in records):
+        return ServerView(shown, note="no MX and no TXT records at the apex")
     live, spf = _live_apex(records)
+    if len(spf) != 1:
+        # No phase publishes that: receivers find no SPF policy, or a permerror (RFC 7208 §4.5).
+        return ServerView(shown, note=f"{len(spf)} SPF records")
     phases = tuple(name for name, expected in views.items() if live == expected)
     if plan.cutover is None or plan.cutover.phase not in phases:
         return ServerView(shown, phases)  # lagging, or not applied: its SPF is another phase's
-    if len(spf) != 1:
-        return ServerView(shown, phases, spf_missing=(f"{len(spf)} SPF records",))
     return ServerView(shown, phases, spf_missing=tuple(spf_gaps(spf[0], senders)))
 
 
@@ -328,10 +333,13 @@ def domain_status(
 
     if not servers:
         return status(Verdict.UNREADABLE, "no authoritative server to ask")
-    strangers = [v.server for v in seen if not v.failure and not v.phases]
+    strangers = [
+        f"{v.server} ({v.note})" if v.note else v.server for v in seen if not v.failure and not v.phases
+    ]
     spf_faults = [f"{v.server} does not pass {', '.join(v.spf_missing)}" for v in seen if v.spf_missing]
     if strangers:
-        return status(Verdict.DRIFT, f"{', '.join(strangers)} serve(s) MX/SPF of no phase of this cutover")
+        verb = "serves" if len(strangers) == 1 else "serve"
+        return status(Verdict.DRIFT, f"{', '.join(strangers)} {verb} MX/SPF of no phase of this cutover")
     if spf_faults:
         return status(Verdict.DRIFT, f"SPF turns senders of the mail paths away: {'; '.join(spf_faults)}")
     failed = [f"{v.server}: {v.failure}" for v in seen if v.failure]
@@ -375,7 +383,9 @@ def domain_status(
 def _senders(state: CutoverState) -> tuple[SpfTerm, ...]:
     """The senders SPF must pass in the phase: both paths' until ``done``, then the new path's."""
     sides = (state.after,) if state.phase == "done" else (state.before, state.after)
-    return tuple(term for side in sides if side.routing for term in side.routing.spf_terms)
+    terms = (term for side in sides if side.routing for term in side.routing.spf_terms)
+    # Terms with a qualifier (``-ip4:…`` in spf.extra) exclude; they are nobody's senders.
+    return tuple(dict.fromkeys(term for term in terms if term.qualifier in ("", "+")))
 
 
 def _phases_text(seen: Sequence[ServerView]) -> str:

@@ -144,8 +144,9 @@ class LiveResolver:
                 raise_on_no_answer=False,
                 lifetime=min(self._timeout, remaining),
             )
-        except dns.resolver.NXDOMAIN:
-            return RecordSet((), 0, authoritative=False)
+        except dns.resolver.NXDOMAIN as error:
+            answers = error.responses().values()
+            return RecordSet((), 0, authoritative=any(r.flags & dns.flags.AA for r in answers))
         except dns.exception.Timeout as error:
             if time.monotonic() >= self._deadline:
                 raise BudgetExhausted(name) from error

@@ -17,6 +17,8 @@ import pytest
 import spf as pyspf
 from conftest import SEED_DOMAIN, config_problems
 from pulumi_harness import run_program
+from tenant_data import NEW_DOMAIN_TENANT, new_domain, with_tenant
+from tenant_data import NEW_MX as TENANT_MX
 
 from mailflow.cli import main
 from mailflow.connectors import Connector, render_script
@@ -451,22 +453,12 @@ def test_a_cutover_whose_sides_publish_the_same_mx_moves_no_mx(source: dict[str,
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="previous_domain copies exchangeOnline.directorySync to the old side, whose non-hybrid "
-    "topology refuses it: a valid hybrid target is refused until settle",
-)
 def test_a_move_to_a_hybrid_topology_without_directory_sync_plans_before_settle() -> None:
     domain = from_exchange_online("prepare")
     domain["exchangeOnline"]["directorySync"] = False
     assert plan_stack({"domains": [domain]}).connectors.tenants[0].accepted_domains
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="previous_domain copies exchangeOnline.centralizedMailTransport to the old side, whose "
-    "exchange-online topology refuses it: a valid hybrid target is refused until settle",
-)
 def test_a_move_to_a_hybrid_topology_with_centralized_transport_plans_before_settle() -> None:
     domain = from_exchange_online("switch")
     domain["exchangeOnline"]["centralizedMailTransport"] = True
@@ -492,6 +484,24 @@ def test_a_move_to_an_mx_microsoft_host_is_a_dane_move() -> None:
         "contoso-com.p-v1.mx.microsoft",
     )
     assert apex_mx(plan) == [(0, "contoso-com.mail.protection.outlook.com.")]
+
+
+def test_from_exo_mx_host_outranks_the_tenant_files_host_on_the_old_side() -> None:
+    domain = new_domain()
+    domain["cutover"] = {
+        "from": {"exoMxHost": "new-domain-example.mail.protection.outlook.com"},
+        "phase": "prepare",
+    }
+    values = with_tenant([domain], {"new-domain.example": NEW_DOMAIN_TENANT})
+    (prepared,) = plan_stack(values).domains
+    assert [r.value for r in prepared.records if r.type == "MX"] == [
+        "0 new-domain-example.mail.protection.outlook.com."
+    ]
+    assert prepared.sources["exoMxHost"] == "config: mailflow:domains[0].cutover.from.exoMxHost"
+    assert prepared.cutover is not None and prepared.cutover.dane is True
+    (switched,) = plan_stack(values, phase="switch").domains
+    assert [r.value for r in switched.records if r.type == "MX"] == [f"0 {TENANT_MX}."]
+    assert switched.sources["exoMxHost"] == "tenant file: Microsoft Graph, read 2026-11-28"
 
 
 def test_the_dane_move_switches_to_the_mx_microsoft_host() -> None:
@@ -649,7 +659,6 @@ def test_the_phase_argument_leaves_domains_without_a_cutover_alone() -> None:
     other["name"] = "fabrikam.com"
     plans = plan_stack({"domains": [cutover_domain("prepare"), other]}, phase="switch").domains
     assert [p.cutover.phase if p.cutover else None for p in plans] == ["switch", None]
-    assert apex_mx(plans[1]) == []  # the MX of fabrikam.com is at fabrikam.com.
     assert [r.value for r in plans[1].records if r.type == "MX"] == [
         "10 mx1.filter.example.net.",
         "20 mx2.filter.example.net.",
@@ -743,7 +752,10 @@ def test_the_old_sides_on_premises_connector_keeps_enhanced_filtering_until_sett
 
 def test_rollback_keeps_the_old_connectors_and_the_unlocked_partner_connector() -> None:
     plan = plan_stack({"domains": [cutover_domain("rollback")]})
-    assert {c.name: (c.direction, parameters(c).get("RestrictDomainsToIPAddresses")) for c in plan.connectors.connectors} == {
+    assert {
+        c.name: (c.direction, parameters(c).get("RestrictDomainsToIPAddresses"))
+        for c in plan.connectors.connectors
+    } == {
         ON_PREMISES_OUT: ("Outbound", None),
         ON_PREMISES_IN: ("Inbound", None),
         PARTNER_IN: ("Inbound", False),
@@ -751,7 +763,9 @@ def test_rollback_keeps_the_old_connectors_and_the_unlocked_partner_connector() 
     assert parameters(connectors_by_name(plan)[ON_PREMISES_IN])["EFSkipLastIP"] is True
 
 
-@pytest.mark.parametrize(("phase", "restricted"), [("prepare", "$false"), ("switch", "$false"), ("settle", "$true")])
+@pytest.mark.parametrize(
+    ("phase", "restricted"), [("prepare", "$false"), ("switch", "$false"), ("settle", "$true")]
+)
 def test_the_connector_script_sets_the_lock_down_of_the_phase(phase: str, restricted: str) -> None:
     script = render_script(plan_stack({"domains": [cutover_domain(phase)]}).connectors)
     assert (
@@ -762,7 +776,10 @@ def test_the_connector_script_sets_the_lock_down_of_the_phase(phase: str, restri
 
 def test_the_unlocked_connector_says_why_in_the_script() -> None:
     script = render_script(plan_stack({"domains": [cutover_domain("switch")]}).connectors)
-    assert "#   -RestrictDomainsToIPAddresses: until the cutover's settle phase: mail may still come by the old MX" in script
+    assert (
+        "#   -RestrictDomainsToIPAddresses: until the cutover's settle phase: mail may still come by the old MX"
+        in script
+    )
 
 
 @pytest.mark.parametrize(
@@ -787,22 +804,59 @@ def test_a_change_of_vendor_keeps_the_old_vendors_connector_until_settle(
     assert partners == expected
 
 
+def with_outbound_relays(phase: str) -> dict[str, Any]:
+    """The change of vendor, each service relaying the tenant's internet mail."""
+    domain = from_old_vendor(phase)
+    domain["thirdParty"]["outboundSmartHosts"] = ["smtp.filter.example.net"]
+    domain["cutover"]["from"]["thirdParty"]["outboundSmartHosts"] = ["smtp.oldvendor.example"]
+    return domain
+
+
+@pytest.mark.parametrize(
+    ("phase", "relay"),
+    [
+        ("prepare", "mailflow to Old vendor"),
+        ("dual", "mailflow to Example filtering service"),
+        ("switch", "mailflow to Example filtering service"),
+        ("settle", "mailflow to Example filtering service"),
+        ("done", "mailflow to Example filtering service"),
+        ("rollback", "mailflow to Old vendor"),
+    ],
+)
+def test_internet_mail_leaves_by_one_partner_connector_in_each_phase(phase: str, relay: str) -> None:
+    plan = plan_stack({"domains": [with_outbound_relays(phase)]})
+    partners_out = [
+        (c.name, parameters(c)["RecipientDomains"], parameters(c)["SmartHosts"])
+        for c in plan.connectors.connectors
+        if c.direction == "Outbound" and c.connector_type == "Partner"
+    ]
+    hosts = ("smtp.oldvendor.example",) if "Old" in relay else ("smtp.filter.example.net",)
+    assert partners_out == [(relay, ("*",), hosts)]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_the_connector_to_on_premises_is_kept_in_every_phase(phase: str) -> None:
+    connectors = connectors_by_name(plan_stack({"domains": [with_outbound_relays(phase)]}))
+    assert parameters(connectors[ON_PREMISES_OUT])["SmartHosts"] == ("mail.contoso.com",)
+
+
 # The guard: a cutover phase may move its domain's MX.
 
-GUARD_BEFORE = {
-    "placements": {
-        "contoso.com/MX/mail.contoso.com": "zone a",
-        "contoso.com/TXT/spf": "zone a",
-        "fabrikam.com/MX/mx.fabrikam.com": "zone a",
-        **{f"d{i}.example/TXT": "zone a" for i in range(7)},
-    },
+GUARD_PLACEMENTS = {
+    "contoso.com/MX/mail.contoso.com": "zone a",
+    "contoso.com/TXT/spf": "zone a",
+    "fabrikam.com/MX/mx.fabrikam.com": "zone a",
+    **{f"d{i}.example/TXT": "zone a" for i in range(7)},
+}
+GUARD_BEFORE: dict[str, Any] = {
+    "placements": GUARD_PLACEMENTS,
     "routing": ["contoso.com/MX/mail.contoso.com", "contoso.com/TXT/spf", "fabrikam.com/MX/mx.fabrikam.com"],
     "maxDeleteShare": 0.3,
 }
 
 
 def guard_after(*dropped: str, cutover_mx: tuple[str, ...] = ("contoso.com/MX",)) -> dict[str, Any]:
-    placements = {k: v for k, v in GUARD_BEFORE["placements"].items() if k not in dropped}
+    placements = {k: v for k, v in GUARD_PLACEMENTS.items() if k not in dropped}
     placements["contoso.com/MX/mx1.filter.example.net"] = "zone a"
     return {**GUARD_BEFORE, "placements": placements, "allow": False, "cutoverMx": list(cutover_mx)}
 
@@ -844,8 +898,15 @@ def test_a_domain_whose_name_starts_like_the_cutover_domain_is_not_exempt() -> N
 
 
 def test_a_whole_mx_record_set_of_the_cutover_domain_is_exempt() -> None:
-    olds = {"placements": {"contoso.com/MX": "zone a", "contoso.com/TXT": "zone a"}, "routing": ["contoso.com/MX"]}
-    news = {**olds, "placements": {"contoso.com/MX": "zone b", "contoso.com/TXT": "zone a"}, "cutoverMx": ["contoso.com/MX"]}
+    olds = {
+        "placements": {"contoso.com/MX": "zone a", "contoso.com/TXT": "zone a"},
+        "routing": ["contoso.com/MX"],
+    }
+    news = {
+        **olds,
+        "placements": {"contoso.com/MX": "zone b", "contoso.com/TXT": "zone a"},
+        "cutoverMx": ["contoso.com/MX"],
+    }
     assert destructive_changes(olds, news) == ([], [], 0.0)
 
 
