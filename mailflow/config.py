@@ -380,6 +380,19 @@ def _check_cutover(domain: Domain, path: str) -> list[Problem]:
         ]
     topology = source.topology or domain.topology
     problems = []
+    if cutover.ttl > domain.ttl:
+        problems.append(
+            Problem(
+                f"{path}.cutover.ttl",
+                f"{cutover.ttl} s is above the domain's ttl ({domain.ttl} s); a cutover lowers the TTL",
+            )
+        )
+    if cutover.phase == "dual" and not cutover.dual:
+        problems.append(
+            Problem(
+                f"{path}.cutover.phase", "dual is a phase of a cutover with dual: true; set it, or use switch"
+            )
+        )
     if topology in THIRD_PARTY_TOPOLOGIES and (source.third_party or domain.third_party) is None:
         problems.append(
             Problem(f"{key}.thirdParty", f"is required by {topology}, the topology mail flows through today")

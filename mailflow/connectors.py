@@ -326,26 +326,65 @@ def _sides(domain: DomainPlan) -> tuple[DomainPlan, ...]:
 
 def _phase_drafts(domain: DomainPlan, found: _Findings) -> list[_Draft]:
     """The connectors of a domain, in its cutover's phase. Until ``settle`` mail may arrive by
-    either MX, so the connectors of both sides are in place, and where both have one of the same
-    name the old side's settings stay; the new front's Partner inbound connector accepts the
-    service's mail from ``prepare`` on, but turns other senders away (lock-down) only from
-    ``settle``. Internet mail leaves by one path: the old side's Partner outbound connector in
-    ``prepare`` and ``rollback``, the new side's from ``dual`` on."""
+    either MX, so the connectors of both sides are in place; two of the same name are joined
+    (the sender IPs of both, Enhanced Filtering where either has it). From ``dual`` to
+    ``rollback`` no Partner inbound connector turns other senders away (lock-down): mail may come
+    by the other front. The new front's connector accepts the service's mail from ``prepare`` on,
+    locked down from ``settle``; the old front's, left in the tenant unless pruned, is set to
+    turn no mail away. Internet mail leaves by one path: the old side's Partner outbound
+    connector in ``prepare`` and ``rollback``, the new side's from ``dual`` on."""
     state = domain.cutover
     if state is None:
         return _domain_drafts(domain, found)
+    old, new = _domain_drafts(state.before, found), _domain_drafts(state.after, found)
     if state.phase in ("settle", "done"):
-        return _domain_drafts(state.after, found)
+        kept = {draft.label.casefold() for draft in new}
+        why = "the old front's connector turns no mail away now (`mailflow connectors --prune` removes it)"
+        left = [_unlocked(d, why) for d in old if d.label.casefold() not in kept and _locks_down(d)]
+        return [*new, *left]
     new_path_out = state.phase in ("dual", "switch")
+    either_mx = state.phase != "prepare"
     drafts: dict[str, _Draft] = {}
-    for draft in _domain_drafts(state.before, found):
+    for draft in old:
         if not (new_path_out and _to_the_internet(draft)):
-            drafts[draft.label.casefold()] = draft
-    for draft in _domain_drafts(state.after, found):
+            drafts[draft.label.casefold()] = _unlocked(draft) if either_mx else draft
+    for draft in new:
         if _to_the_internet(draft) and not new_path_out:
             continue
-        drafts.setdefault(draft.label.casefold(), _unlocked(draft))
+        key = draft.label.casefold()
+        if key in drafts and draft.direction == Direction.INBOUND:
+            drafts[key] = _joined_inbound(drafts[key], draft)
+        else:
+            drafts.setdefault(key, _unlocked(draft))
     return list(drafts.values())
+
+
+def _filtering(draft: _Draft) -> bool:
+    """Enhanced Filtering is on: it skips the last hop or given IPs."""
+    return any(p.name == "EFSkipLastIP" and p.value is True for p in draft.parameters) or any(
+        p.name == "EFSkipIPs" and p.value for p in draft.parameters
+    )
+
+
+def _joined_inbound(old: _Draft, new: _Draft) -> _Draft:
+    """One inbound connector for both sides of a cutover: the old side's settings, the sender IPs
+    of both, the new side's Enhanced Filtering when only it has any, turning no mail away."""
+    parameters = {p.name: p for p in old.parameters}
+    for parameter in new.parameters:
+        if parameter.name == "SenderIPAddresses" and isinstance(parameter.value, tuple):
+            before = parameters.get(parameter.name)
+            known = before.value if before and isinstance(before.value, tuple) else ()
+            joined = tuple(dict.fromkeys((*known, *parameter.value)))
+            parameters[parameter.name] = Parameter(parameter.name, joined, "both sides of the cutover")
+        elif parameter.name not in parameters or (
+            parameter.name.startswith("EF") and _filtering(new) and not _filtering(old)
+        ):
+            parameters[parameter.name] = parameter
+    return _unlocked(replace(old, parameters=tuple(parameters.values())))
+
+
+def _locks_down(draft: _Draft) -> bool:
+    return any(p.name in LOCK_DOWN and p.value is True for p in draft.parameters)
 
 
 def _to_the_internet(draft: _Draft) -> bool:
@@ -358,16 +397,14 @@ def _to_the_internet(draft: _Draft) -> bool:
 LOCK_DOWN = ("RestrictDomainsToIPAddresses", "RestrictDomainsToCertificate")
 
 
-def _unlocked(draft: _Draft) -> _Draft:
+EITHER_MX = "during the cutover: mail may come by either MX"
+
+
+def _unlocked(draft: _Draft, why: str = EITHER_MX) -> _Draft:
     """The connector identifying its sender without rejecting mail from any other."""
     if not any(p.name in LOCK_DOWN for p in draft.parameters):
         return draft
-    parameters = tuple(
-        Parameter(p.name, False, "until the cutover's settle phase: mail may still come by the old MX")
-        if p.name in LOCK_DOWN
-        else p
-        for p in draft.parameters
-    )
+    parameters = tuple(Parameter(p.name, False, why) if p.name in LOCK_DOWN else p for p in draft.parameters)
     return replace(draft, parameters=parameters)
 
 

@@ -41,20 +41,6 @@ def next_phase(cutover: Cutover) -> CutoverPhase | None:
     return following[cutover.phase]
 
 
-def previous_phase(cutover: Cutover, phase: CutoverPhase) -> CutoverPhase | None:
-    """The phase whose records caches may still hold when ``phase`` goes live; None for ``prepare``,
-    which follows the records published before the cutover."""
-    before: dict[CutoverPhase, CutoverPhase | None] = {
-        "prepare": None,
-        "dual": "prepare",
-        "switch": "dual" if cutover.dual else "prepare",
-        "settle": "switch",
-        "done": "settle",
-        "rollback": None,
-    }
-    return before[phase]
-
-
 def phase_mx(phase: CutoverPhase, old: Iterable[MxTarget], new: Iterable[MxTarget]) -> tuple[MxTarget, ...]:
     """The MX targets a phase publishes. In ``dual`` the old targets follow the new ones, so that
     senders try the new front first and the old one only when it does not answer."""

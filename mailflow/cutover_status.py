@@ -25,7 +25,7 @@ from typing import Any
 import dns.rdtypes.txtbase
 
 from mailflow.config import CutoverPhase
-from mailflow.cutover import LOWERED_TTL, PHASES, CutoverState, next_phase, phase_steps, previous_phase
+from mailflow.cutover import LOWERED_TTL, PHASES, CutoverState, next_phase, phase_steps
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan, plan_domain
@@ -78,6 +78,8 @@ class ServerView:
     """Sender terms of a path the server's SPF record does not authorise."""
     note: str = ""
     """Why the server's records are no phase's, where that is plain (two SPF records)."""
+    serial: int | None = None
+    """The SOA serial it serves the zone under: a change restarts the phase's clock."""
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,30 @@ class DomainStatus:
     """What to do next, in order: commands and the steps of the runbook."""
 
 
+@dataclass(frozen=True)
+class Sighting:
+    since: datetime
+    """When the phase was first seen on every server."""
+    previous: str | None
+    """The phase seen on every server before it, when the journal knows one."""
+    previous_opened: bool
+    """Whether the gate of that phase was seen open: caches then held nothing older than it."""
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 @dataclass
 class Journal:
     """When each domain's phase was first seen on every server, by the expectation it met."""
 
     path: Path
-    seen: dict[str, dict[str, str]] = field(default_factory=dict)
+    seen: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Journal:
@@ -119,19 +139,36 @@ class Journal:
             raise ConfigError([Problem(str(path), "is not a cutover journal this command wrote")])
         return cls(path, seen)
 
-    def first_seen(self, domain: str, key: str, now: datetime) -> datetime:
+    def sighted(self, domain: str, move: str, phase: str, key: str, now: datetime) -> Sighting:
+        """The domain's phase is live on every server now, as ``key`` says (what they serve and
+        the SOA serials they serve it under): when it was first seen so, and the phase seen
+        everywhere before it. Another move starts the domain's history again; another key (a
+        new phase, or the zone changed on a server) starts the phase's clock again."""
         entry = self.seen.get(domain)
-        if entry is None or entry.get("key") != key:
-            entry = {"key": key, "everywhere": now.isoformat()}
-            self.seen[domain] = entry
-        try:
-            seen: datetime | None = datetime.fromisoformat(entry["everywhere"])
-        except (KeyError, TypeError, ValueError):
-            seen = None
-        if seen is None or seen.tzinfo is None:
+        if entry is None or entry.get("move") != move:
+            entry = self.seen[domain] = {"move": move}
+        if entry.get("key") != key or entry.get("phase") != phase or not entry.get("everywhere"):
+            if entry.get("phase") != phase and entry.get("everywhere"):
+                entry["previous"] = entry.get("phase")
+                entry["previousOpened"] = bool(entry.get("opened"))
+            entry.update(phase=phase, key=key, everywhere=now.isoformat(), opened=False)
+        since = _moment(entry.get("everywhere"))
+        if since is None or since > now:  # not this command's writing, or a clock set back
+            since = now
             entry["everywhere"] = now.isoformat()
-            return now
-        return seen
+        previous = entry.get("previous")
+        opened = bool(entry.get("previousOpened"))
+        return Sighting(since, previous if isinstance(previous, str) else None, opened)
+
+    def lost(self, domain: str, move: str, phase: str) -> None:
+        """The phase is not live on every server (any more): its clock starts again when it is."""
+        entry = self.seen.get(domain)
+        if entry is not None and entry.get("move") == move and entry.get("phase") == phase:
+            entry["everywhere"] = None
+
+    def opened(self, domain: str) -> None:
+        """The gate of the domain's phase was seen open."""
+        self.seen[domain]["opened"] = True
 
     def save(self) -> None:
         """Written whole to a file beside it, then renamed over it: a run killed halfway leaves
@@ -276,28 +313,31 @@ def _view(
     try:
         with resolver.within(max(0.0, deadline - time.monotonic())):
             records = (resolver.query(apex, "MX"), resolver.query(apex, "TXT"))
+            soa = resolver.query(fqdn(plan.place.zone), "SOA")
     except DnsFailure as failure:
         return ServerView(shown, failure=failure.reason)
+    serial = next((int(getattr(rdata, "serial", 0)) for rdata in soa.rdatas), None)
     if not all(record.authoritative for record in records):
         return ServerView(shown, failure="not authoritative for the zone (no AA flag)")
     if not any(record.rdatas for record in records):
-        return ServerView(shown, note="no MX and no TXT records at the apex")
+        return ServerView(shown, note="no MX and no TXT records at the apex", serial=serial)
     live, spf = _live_apex(records)
     if len(spf) != 1:
         # No phase publishes that: receivers find no SPF policy, or a permerror (RFC 7208 §4.5).
-        return ServerView(shown, note=f"{len(spf)} SPF records")
+        return ServerView(shown, note=f"{len(spf)} SPF records", serial=serial)
     phases = tuple(name for name, expected in views.items() if live == expected)
     if plan.cutover is None or plan.cutover.phase not in phases:
-        return ServerView(shown, phases)  # lagging, or not applied: its SPF is another phase's
-    return ServerView(shown, phases, spf_missing=tuple(spf_gaps(spf[0], senders)))
+        return ServerView(shown, phases, serial=serial)  # lagging, or not applied: another phase's SPF
+    return ServerView(shown, phases, spf_missing=tuple(spf_gaps(spf[0], senders)), serial=serial)
 
 
-def _gate_wait(state: CutoverState) -> int:
-    """Seconds caches may still hold what the servers served before the configured phase."""
-    before = previous_phase(state.cutover, state.phase)
-    if before is None:
-        return state.after.ttl  # the records before the cutover, or any phase before a rollback
-    return state.cutover.ttl if before in LOWERED_TTL else state.after.ttl
+def _gate_wait(state: CutoverState, sighting: Sighting) -> int:
+    """Seconds caches may still hold what the servers served before the phase: the TTL of the
+    phase seen everywhere before it, when its gate was seen open (caches then held nothing
+    older); else the longest TTL any phase or the time before the cutover had."""
+    if sighting.previous is None or not sighting.previous_opened:
+        return max(state.after.ttl, state.cutover.ttl)
+    return state.cutover.ttl if sighting.previous in LOWERED_TTL else state.after.ttl
 
 
 def now() -> datetime:
@@ -345,7 +385,10 @@ def domain_status(
     failed = [f"{v.server}: {v.failure}" for v in seen if v.failure]
     if failed:
         return status(Verdict.UNREADABLE, f"not every server answered: {'; '.join(failed)}")
+    move = f"{state.source} -> {state.destination}"
     serving = [v for v in seen if state.phase in v.phases]
+    if len(serving) < len(seen):
+        journal.lost(plan.domain, move, state.phase)
     if not serving:
         return status(
             Verdict.APPLY,
@@ -360,24 +403,31 @@ def domain_status(
             f"{len(serving)} of {len(seen)} servers serve phase {state.phase}; "
             f"{', '.join(v.server for v in behind)} still {verb} {_phases_text(behind)}",
         )
-    key = json.dumps(asdict(expected), sort_keys=True, default=sorted)
-    since = journal.first_seen(plan.domain, f"{state.phase} {key}", now)
-    opens = since + timedelta(seconds=_gate_wait(state))
+    serials = [v.serial for v in seen]
+    key = json.dumps([asdict(expected), serials], sort_keys=True, default=sorted)
+    sighting = journal.sighted(plan.domain, move, state.phase, key, now)
+    since = sighting.since
+    opens = since + timedelta(seconds=_gate_wait(state, sighting))
     timing = {"live_since": _when(since), "gate_opens": _when(opens)}
     if now < opens:
         left = math.ceil((opens - now).total_seconds())
         return status(
             Verdict.WAITING,
-            f"phase {state.phase} is live on all {len(seen)} servers; caches may hold the records "
-            f"before it for {left} s more",
+            f"phase {state.phase} is live on {_every(seen)}; caches may hold the records before it "
+            f"for {left} s more",
             **timing,
         )
+    journal.opened(plan.domain)
     return status(
         Verdict.READY,
-        f"phase {state.phase} is live on all {len(seen)} servers and its TTL gate has passed",
+        f"phase {state.phase} is live on {_every(seen)} and its TTL gate has passed",
         advance=advance_steps(plan, stackfile),
         **timing,
     )
+
+
+def _every(seen: Sequence[ServerView]) -> str:
+    return "its one server" if len(seen) == 1 else f"all {len(seen)} servers"
 
 
 def _senders(state: CutoverState) -> tuple[SpfTerm, ...]:

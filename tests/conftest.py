@@ -40,6 +40,17 @@ SEED_DOMAIN: dict[str, Any] = {
 }
 
 
+def cutover_domain(phase: str, **cutover: Any) -> dict[str, Any]:
+    """The seed domain in cutover at ``phase`` from hybrid-onprem-front, its MX then on-premises at
+    ``mail.contoso.com`` (through the ``dual`` phase when it is the one asked for)."""
+    domain = copy.deepcopy(SEED_DOMAIN)
+    domain["onPremises"]["mxHost"] = "mail.contoso.com"
+    if phase == "dual":
+        cutover.setdefault("dual", True)
+    domain["cutover"] = {"from": {"topology": "hybrid-onprem-front"}, "phase": phase, **cutover}
+    return domain
+
+
 @pytest.fixture
 def seed_domain() -> dict[str, Any]:
     """A fresh copy of the seed domain, free to modify in a test."""

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import spf as pyspf
-from conftest import SEED_DOMAIN, config_problems
+from conftest import SEED_DOMAIN, config_problems, cutover_domain
 from pulumi_harness import run_program
 from tenant_data import NEW_DOMAIN_TENANT, new_domain, with_tenant
 from tenant_data import NEW_MX as TENANT_MX
 
 from mailflow.cli import main
 from mailflow.connectors import Connector, render_script
-from mailflow.cutover import PHASES, next_phase, phase_mx, phase_steps, policy_id, previous_phase
+from mailflow.cutover import PHASES, next_phase, phase_mx, phase_steps, policy_id
 from mailflow.errors import ConfigError
 from mailflow.guard import destructive_changes, refusal
 from mailflow.phase_log import APPLIED_AT, PhaseLogProvider, stamped
@@ -45,14 +45,6 @@ ON_PREMISES_IN = "mailflow from on-premises"
 ON_PREMISES_OUT = "mailflow to on-premises"
 CLOUDFLARE = {"kind": "cloudflare", "zoneId": "zone-1"}
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
-
-
-def cutover_domain(phase: str, **cutover: Any) -> dict[str, Any]:
-    """The seed domain in cutover from hybrid-onprem-front at ``phase``."""
-    domain = copy.deepcopy(SEED_DOMAIN)
-    domain["onPremises"]["mxHost"] = "mail.contoso.com"
-    domain["cutover"] = {"from": {"topology": "hybrid-onprem-front"}, "phase": phase, **cutover}
-    return domain
 
 
 def from_exchange_online(phase: str) -> dict[str, Any]:
@@ -240,15 +232,6 @@ def test_the_phases_follow_one_another() -> None:
         None,
     ]
     assert next_phase(with_dual.cutover) == "dual"
-    assert [previous_phase(with_dual.cutover, p) for p in PHASES] == [
-        None,
-        "prepare",
-        "dual",
-        "switch",
-        "settle",
-        None,
-    ]
-    assert previous_phase(plain.cutover, "switch") == "prepare"
 
 
 def test_the_cutover_state_names_both_sides() -> None:
@@ -357,6 +340,20 @@ def test_each_side_of_the_refused_union_is_within_the_limit_alone() -> None:
 
 
 # Config problems of the cutover block.
+
+
+def test_a_cutover_ttl_above_the_domains_is_refused() -> None:
+    domain = cutover_domain("prepare", ttl=7200)
+    assert config_problems({"domains": [domain]}) == [
+        "mailflow:domains[0].cutover.ttl: 7200 s is above the domain's ttl (3600 s); a cutover lowers the TTL"
+    ]
+
+
+def test_the_dual_phase_needs_a_cutover_through_it() -> None:
+    domain = cutover_domain("dual", dual=False)
+    assert config_problems({"domains": [domain]}) == [
+        "mailflow:domains[0].cutover.phase: dual is a phase of a cutover with dual: true; set it, or use switch"
+    ]
 
 
 def test_a_from_that_names_nothing_is_refused() -> None:
@@ -776,25 +773,25 @@ def test_the_connector_script_sets_the_lock_down_of_the_phase(phase: str, restri
 
 def test_the_unlocked_connector_says_why_in_the_script() -> None:
     script = render_script(plan_stack({"domains": [cutover_domain("switch")]}).connectors)
-    assert (
-        "#   -RestrictDomainsToIPAddresses: until the cutover's settle phase: mail may still come by the old MX"
-        in script
-    )
+    assert "#   -RestrictDomainsToIPAddresses: during the cutover: mail may come by either MX" in script
 
 
 @pytest.mark.parametrize(
     ("phase", "expected"),
     [
         ("prepare", {OLD_VENDOR_IN: True, PARTNER_IN: False}),
-        ("switch", {OLD_VENDOR_IN: True, PARTNER_IN: False}),
-        ("rollback", {OLD_VENDOR_IN: True, PARTNER_IN: False}),
-        ("settle", {PARTNER_IN: True}),
-        ("done", {PARTNER_IN: True}),
+        ("dual", {OLD_VENDOR_IN: False, PARTNER_IN: False}),
+        ("switch", {OLD_VENDOR_IN: False, PARTNER_IN: False}),
+        ("rollback", {OLD_VENDOR_IN: False, PARTNER_IN: False}),
+        ("settle", {PARTNER_IN: True, OLD_VENDOR_IN: False}),
+        ("done", {PARTNER_IN: True, OLD_VENDOR_IN: False}),
     ],
 )
-def test_a_change_of_vendor_keeps_the_old_vendors_connector_until_settle(
+def test_no_vendor_connector_turns_mail_away_while_it_may_come_by_either_mx(
     phase: str, expected: dict[str, bool]
 ) -> None:
+    """The old vendor's connector, locked down, would reject the mail the new MX brings in; from
+    settle it is left in the tenant (unless pruned) turning nothing away."""
     connectors = connectors_by_name(plan_stack({"domains": [from_old_vendor(phase)]}))
     partners = {
         name: parameters(c)["RestrictDomainsToIPAddresses"]
@@ -802,6 +799,33 @@ def test_a_change_of_vendor_keeps_the_old_vendors_connector_until_settle(
         if c.connector_type == "Partner" and c.direction == "Inbound"
     }
     assert partners == expected
+
+
+def test_the_old_vendors_connector_left_after_settle_says_how_to_remove_it() -> None:
+    script = render_script(plan_stack({"domains": [from_old_vendor("settle")]}).connectors)
+    assert "turns no mail away now (`mailflow connectors --prune` removes it)" in script
+
+
+def test_a_connector_both_sides_name_alike_takes_the_sender_ips_of_both() -> None:
+    """The same service in another region: its connector accepts both regions' senders."""
+    domain = from_old_vendor("switch")
+    old = domain["cutover"]["from"]["thirdParty"]
+    old["name"] = domain["thirdParty"]["name"]
+    connectors = connectors_by_name(plan_stack({"domains": [domain]}))
+    settings = parameters(connectors[PARTNER_IN])
+    assert settings["SenderIPAddresses"] == (OLD_VENDOR, SERVICE)
+    assert settings["RestrictDomainsToIPAddresses"] is False
+
+
+def test_the_connector_from_on_premises_filters_when_either_side_needs_it() -> None:
+    """hybrid-exo-front to hybrid-onprem-front: internet mail starts coming through on-premises,
+    so Enhanced Filtering is on from the first phase that can bring it."""
+    domain = cutover_domain("switch")
+    domain["topology"] = "hybrid-onprem-front"
+    del domain["thirdParty"]
+    domain["cutover"]["from"] = {"topology": "hybrid-exo-front"}
+    connectors = connectors_by_name(plan_stack({"domains": [domain]}))
+    assert parameters(connectors[ON_PREMISES_IN])["EFSkipLastIP"] is True
 
 
 def with_outbound_relays(phase: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ do. `mailflow cutover status` is run at every step with a clock the test control
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import spf as pyspf
 from bind_server import BindServer
-from conftest import SEED_DOMAIN
+from conftest import cutover_domain
 from pulumi_project import Project, make_project
 from test_bind import nsupdate, rfc2136_target
 
@@ -47,15 +46,13 @@ def servers(tmp_path: Path) -> Iterator[tuple[BindServer, BindServer]]:
 
 
 def hybrid_domain(**cutover: Any) -> dict[str, Any]:
-    """The seed domain with its on-premises MX host; in cutover from hybrid-onprem-front when
-    ``cutover`` is given, else still at hybrid-onprem-front."""
-    domain = copy.deepcopy(SEED_DOMAIN)
-    domain["onPremises"]["mxHost"] = "mail.contoso.com"
+    """The seed domain in cutover from hybrid-onprem-front when ``cutover`` (its phase, …) is
+    given, else as it was before: hybrid-onprem-front, its MX on-premises."""
     if cutover:
-        domain["cutover"] = {"from": {"topology": "hybrid-onprem-front"}, **cutover}
-    else:
-        domain["topology"] = "hybrid-onprem-front"
-        del domain["thirdParty"]
+        return cutover_domain(**cutover)
+    domain = cutover_domain("prepare")
+    del domain["cutover"], domain["thirdParty"]
+    domain["topology"] = "hybrid-onprem-front"
     return domain
 
 
@@ -225,6 +222,4 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     changed["ttl"] = 600
     project.set_domains([changed])
     code, report = status(project, both, capsys)
-    assert code == 1 and "serve MX/SPF of no phase of this cutover" in report["domains"][0]["summary"], (
-        report
-    )
+    assert code == 1 and "serve MX/SPF of no phase of this cutover" in report["domains"][0]["summary"], report
