@@ -33,7 +33,10 @@ from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet, 
 from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms
 
 MAX_SERVERS = 16
-"""Authoritative servers asked per zone, at most: a zone listing more is asked of the first."""
+"""Name servers of a zone found through its NS records, at most: a zone naming more needs
+``--server``."""
+MAX_ADDRESSES = 64
+"""Their addresses, at most, all asked."""
 MAX_JOURNAL_BYTES = 1_000_000
 """A journal holds a line or two per domain in cutover; a larger file is not one this command wrote."""
 BEFORE = "before"
@@ -271,26 +274,43 @@ def spf_gaps(live_spf: str, senders: Sequence[SpfTerm]) -> list[str]:
     return gaps
 
 
-def find_servers(zone: str, resolver: LiveResolver) -> tuple[list[Nameserver], str]:
-    """The authoritative servers of ``zone`` from its NS records, each host's addresses read
-    through ``resolver``; with a reason when none can be asked."""
+def find_servers(name: str, resolver: LiveResolver) -> tuple[list[Nameserver], str]:
+    """Every authoritative server of the zone holding ``name`` (found by its SOA), from the
+    zone's NS records and each host's addresses, read through ``resolver``; none, with the
+    reason, when not every one of them can be asked: a gate judged without a server is no gate."""
     try:
-        hosts = [str(getattr(rdata, "target", "")) for rdata in resolver.query(fqdn(zone), "NS").rdatas]
+        zone = resolver.zone_of(fqdn(name))
+    except DnsFailure as failure:
+        return [], f"the zone of {name}: {failure.reason}"
+    try:
+        hosts = sorted({str(getattr(rdata, "target", "")) for rdata in resolver.query(zone, "NS").rdatas})
     except DnsFailure as failure:
         return [], f"NS {zone}: {failure.reason}"
     if not hosts:
         return [], f"NS {zone}: no NS records"
+    if len(hosts) > MAX_SERVERS:
+        return (
+            [],
+            f"NS {zone}: {len(hosts)} name servers, more than the {MAX_SERVERS} asked; give them "
+            "with --server",
+        )
     servers: list[Nameserver] = []
     failures = []
-    for host in sorted(hosts)[:MAX_SERVERS]:
+    for host in hosts:
         addresses: list[str] = []
         for rtype in ("A", "AAAA"):
             try:
                 addresses.extend(rdata.to_text() for rdata in resolver.query(host, rtype).rdatas)
             except DnsFailure as failure:
                 failures.append(f"{rtype} {host}: {failure.reason}")
-        servers.extend(Nameserver((address,)) for address in addresses)
-    return servers[:MAX_SERVERS], "; ".join(failures) if not servers else ""
+        if not addresses and not failures:
+            failures.append(f"{host}: no address")
+        servers.extend(Nameserver((address,)) for address in sorted(addresses))
+    if failures:
+        return [], "; ".join(failures)
+    if len(servers) > MAX_ADDRESSES:
+        return [], f"NS {zone}: {len(servers)} server addresses, more than the {MAX_ADDRESSES} asked"
+    return servers, ""
 
 
 def server_text(server: Nameserver) -> str:

@@ -158,6 +158,27 @@ class LiveResolver:
             return RecordSet((), 0, authoritative)
         return RecordSet(tuple(answer.rrset), answer.rrset.ttl, authoritative)
 
+    def zone_of(self, name: str) -> str:
+        """The zone holding ``name``: the closest enclosing name with an SOA record."""
+        import dns.resolver
+
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted(name, "not queried: time budget exhausted")
+        if self._unusable is not None:
+            raise DnsFailure(name, self._unusable)
+        try:
+            zone = dns.resolver.zone_for_name(
+                name, resolver=self._resolver, lifetime=min(self._timeout, remaining)
+            )
+        except dns.exception.Timeout as error:
+            if remaining < self._timeout:  # it was the budget's time that ran out
+                raise BudgetExhausted(name) from error
+            raise DnsFailure(name, f"no answer within {self._timeout:g} s") from error
+        except dns.exception.DNSException as error:
+            raise DnsFailure(name, _failure_reason(error)) from error
+        return zone.to_text()
+
     def txt(self, name: str) -> Sequence[str]:
         import dns.rdtypes.txtbase
 

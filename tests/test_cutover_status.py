@@ -631,24 +631,51 @@ def test_an_authoritative_nxdomain_for_the_apex_is_drift_that_says_so(
 
 def test_a_zone_without_ns_records_has_no_server_to_ask(scene_of: Callable[..., Scene], clock: Clock) -> None:
     scene = scene_of(cutover_domain("switch"))
-    resolver = scene.serve(serving(cutover_domain("switch"), "switch"))  # no NS records
+    resolver = scene.serve(with_serial(serving(cutover_domain("switch"), "switch"), 1))  # no NS records
     code, domain = scene.status("--nameserver", port(resolver), servers=[])
     assert (code, domain["summary"], domain["servers"]) == (
         3,
-        "no authoritative server found (NS contoso.com: no NS records)",
+        "no authoritative server found (NS contoso.com.: no NS records)",
         [],
     )
 
 
 def test_a_failing_ns_lookup_names_its_reason(scene_of: Callable[..., Scene], clock: Clock) -> None:
     scene = scene_of(cutover_domain("switch"))
-    resolver = scene.serve(Zone(record_sets={(APEX, "NS"): SERVFAIL}))
+    resolver = scene.serve(with_serial(Zone(record_sets={(APEX, "NS"): SERVFAIL}), 1))
     code, domain = scene.status("--nameserver", port(resolver), servers=[])
-    assert (code, domain["summary"]) == (3, "no authoritative server found (NS contoso.com: SERVFAIL)")
+    assert (code, domain["summary"]) == (3, "no authoritative server found (NS contoso.com.: SERVFAIL)")
+
+
+def test_a_zone_that_cannot_be_found_names_its_reason(scene_of: Callable[..., Scene], clock: Clock) -> None:
+    scene = scene_of(cutover_domain("switch"))
+    resolver = scene.serve(Zone(generators=[lambda name, rtype: SERVFAIL]))
+    code, domain = scene.status("--nameserver", port(resolver), servers=[])
+    assert (code, domain["summary"]) == (
+        3,
+        "no authoritative server found (the zone of contoso.com: SERVFAIL)",
+    )
+
+
+def test_a_subdomain_is_asked_of_the_servers_of_its_zone() -> None:
+    zone = with_serial(Zone(), 1)
+    zone.add(APEX, "NS", "ns1.contoso.com.")
+    zone.add("ns1.contoso.com.", "A", "192.0.2.53")
+    with DnsServer(zone) as server:
+        found = find_servers("mail.contoso.com", LiveResolver(Nameserver(("127.0.0.1",), server.port), 0.5))
+    assert found == ([Nameserver(("192.0.2.53",))], "")
+
+
+def test_a_zone_naming_more_name_servers_than_are_asked_needs_them_given() -> None:
+    zone = with_serial(Zone(), 1)
+    zone.add(APEX, "NS", *(f"ns{i}.contoso.com." for i in range(17)))
+    with DnsServer(zone) as server:
+        found = find_servers("contoso.com", LiveResolver(Nameserver(("127.0.0.1",), server.port), 0.5))
+    assert found == ([], "NS contoso.com.: 17 name servers, more than the 16 asked; give them with --server")
 
 
 def test_ns_discovery_finds_each_servers_addresses() -> None:
-    zone = Zone()
+    zone = with_serial(Zone(), 1)
     zone.add(APEX, "NS", "ns2.contoso.com.", "ns1.contoso.com.")
     zone.add("ns1.contoso.com.", "A", "192.0.2.53")
     zone.add("ns2.contoso.com.", "A", "192.0.2.54")
@@ -668,6 +695,7 @@ def test_ns_discovery_finds_each_servers_addresses() -> None:
 def test_ns_hosts_without_addresses_give_the_reason() -> None:
     zone = Zone(record_sets={("ns1.contoso.com.", "A"): SERVFAIL, ("ns1.contoso.com.", "AAAA"): REFUSED})
     zone.add(APEX, "NS", "ns1.contoso.com.")
+    with_serial(zone, 1)
     with DnsServer(zone) as server:
         found = find_servers("contoso.com", LiveResolver(Nameserver(("127.0.0.1",), server.port), 0.5))
     assert found == ([], "A ns1.contoso.com.: SERVFAIL; AAAA ns1.contoso.com.: REFUSED")
@@ -700,7 +728,7 @@ def test_the_budget_bounds_the_run_and_leaves_later_domains_unasked(
     assert elapsed < 10
     assert code == 3
     assert [(d["domain"], d["summary"]) for d in report["domains"]] == [
-        ("contoso.com", "no authoritative server found (NS contoso.com: time budget exhausted)"),
+        ("contoso.com", "no authoritative server found (the zone of contoso.com: time budget exhausted)"),
         ("fabrikam.com", "not asked: time budget exhausted"),
     ]
 
