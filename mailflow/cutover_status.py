@@ -63,12 +63,14 @@ _RANK = (Verdict.READY, Verdict.WAITING, Verdict.APPLY, Verdict.UNREADABLE, Verd
 
 @dataclass(frozen=True)
 class Apex:
-    """What decides a phase at the zone's apex: the MX set and SPF text, and their TTLs."""
+    """What tells the phases apart: the apex MX set and SPF text and their TTLs, and the
+    MTA-STS policy id (its ``_mta-sts`` record) where the domain publishes one."""
 
     mx: frozenset[tuple[int, str]]
     mx_ttl: int
     spf: str
     txt_ttl: int
+    mta_sts: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,11 +200,13 @@ def apex_of(plan: DomainPlan) -> Apex:
     apex = fqdn(plan.domain)
     mx = [r for r in plan.records if r.name == apex and r.type == "MX"]
     txt = [r for r in plan.records if r.name == apex and r.type == "TXT"]
+    mta_sts = next(("".join(map(str, r.data)) for r in plan.records if r.slot == "mta-sts"), "")
     return Apex(
         frozenset((int(r.data[0]), str(r.data[1]).lower()) for r in mx),
         mx[0].ttl if mx else 0,
         plan.spf,
         txt[0].ttl if txt else 0,
+        mta_sts,
     )
 
 
@@ -223,23 +227,23 @@ def phase_views(plan: DomainPlan) -> dict[str, Apex]:
     return views
 
 
-def _live_apex(records: tuple[RecordSet, RecordSet]) -> tuple[Apex, list[str]]:
-    mx, txt = records
-    texts = [
+def _texts(records: RecordSet) -> list[str]:
+    return [
         b"".join(rdata.strings).decode("utf-8", "replace")
-        for rdata in txt.rdatas
+        for rdata in records.rdatas
         if isinstance(rdata, dns.rdtypes.txtbase.TXTBase)
     ]
-    spf = [text for text in texts if is_spf_record(text)]
+
+
+def _live_apex(mx: RecordSet, txt: RecordSet, mta_sts: RecordSet | None) -> tuple[Apex, list[str]]:
+    spf = [text for text in _texts(txt) if is_spf_record(text)]
+    policies = _texts(mta_sts) if mta_sts is not None else []
     live_mx = frozenset(
         (int(getattr(rdata, "preference", -1)), str(getattr(rdata, "exchange", "")).lower())
         for rdata in mx.rdatas
     )
-    return Apex(live_mx, mx.ttl, spf[0] if len(spf) == 1 else "", txt.ttl), spf
-
-
-def _matches(live: Apex, expected: Apex) -> bool:
-    return live == expected
+    policy = policies[0] if len(policies) == 1 else ""
+    return Apex(live_mx, mx.ttl, spf[0] if len(spf) == 1 else "", txt.ttl, policy), spf
 
 
 def spf_gaps(live_spf: str, senders: Sequence[SpfTerm]) -> list[str]:
@@ -334,6 +338,7 @@ def _view(
         with resolver.within(max(0.0, deadline - time.monotonic())):
             records = (resolver.query(apex, "MX"), resolver.query(apex, "TXT"))
             soa = resolver.query(fqdn(plan.place.zone), "SOA")
+            policy = resolver.query(f"_mta-sts.{apex}", "TXT") if plan.config.mta_sts else None
     except DnsFailure as failure:
         return ServerView(shown, failure=failure.reason)
     serial = next((int(getattr(rdata, "serial", 0)) for rdata in soa.rdatas), None)
@@ -341,7 +346,7 @@ def _view(
         return ServerView(shown, failure="not authoritative for the zone (no AA flag)")
     if not any(record.rdatas for record in records):
         return ServerView(shown, note="no MX and no TXT records at the apex", serial=serial)
-    live, spf = _live_apex(records)
+    live, spf = _live_apex(*records, policy)
     if len(spf) != 1:
         # No phase publishes that: receivers find no SPF policy, or a permerror (RFC 7208 §4.5).
         return ServerView(shown, note=f"{len(spf)} SPF records", serial=serial)
@@ -399,7 +404,7 @@ def domain_status(
     spf_faults = [f"{v.server} does not pass {', '.join(v.spf_missing)}" for v in seen if v.spf_missing]
     if strangers:
         verb = "serves" if len(strangers) == 1 else "serve"
-        return status(Verdict.DRIFT, f"{', '.join(strangers)} {verb} MX/SPF of no phase of this cutover")
+        return status(Verdict.DRIFT, f"{', '.join(strangers)} {verb} records of no phase of this cutover")
     if spf_faults:
         return status(Verdict.DRIFT, f"SPF turns senders of the mail paths away: {'; '.join(spf_faults)}")
     failed = [f"{v.server}: {v.failure}" for v in seen if v.failure]

@@ -222,4 +222,6 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     changed["ttl"] = 600
     project.set_domains([changed])
     code, report = status(project, both, capsys)
-    assert code == 1 and "serve MX/SPF of no phase of this cutover" in report["domains"][0]["summary"], report
+    assert code == 1 and "serve records of no phase of this cutover" in report["domains"][0]["summary"], (
+        report
+    )

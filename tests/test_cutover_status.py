@@ -494,7 +494,7 @@ def test_a_server_serving_no_phase_is_drift(scene_of: Callable[..., Scene], cloc
     assert (code, domain["status"], domain["summary"]) == (
         1,
         "drift",
-        f"{port(odd)} serves MX/SPF of no phase of this cutover",
+        f"{port(odd)} serves records of no phase of this cutover",
     )
     assert domain["servers"][1]["phases"] == []
 
@@ -514,7 +514,32 @@ def test_two_spf_records_are_drift(scene_of: Callable[..., Scene], clock: Clock)
     scene.serve(zone)
     code, domain = scene.status()
     assert (code, domain["servers"][0]["phases"]) == (1, [])
-    assert domain["summary"].endswith("(2 SPF records) serves MX/SPF of no phase of this cutover")
+    assert domain["summary"].endswith("(2 SPF records) serves records of no phase of this cutover")
+
+
+def with_mta_sts(phase: str) -> dict[str, Any]:
+    domain = cutover_domain(phase)
+    domain["mtaSts"] = {"id": "20261128", "mode": "enforce"}
+    return domain
+
+
+def test_the_mta_sts_id_of_the_phase_is_part_of_it(scene_of: Callable[..., Scene], clock: Clock) -> None:
+    scene = scene_of(with_mta_sts("prepare"))
+    scene.serve(serving(with_mta_sts("prepare"), "prepare"))
+    code, domain = scene.status()
+    assert (code, domain["servers"][0]["phases"]) == (5, ["prepare", "rollback"])
+
+
+def test_a_server_still_publishing_the_policy_id_from_before_is_drift(
+    scene_of: Callable[..., Scene], clock: Clock
+) -> None:
+    """Senders would keep the policy cached under the old id, naming the old MX alone."""
+    scene = scene_of(with_mta_sts("prepare"))
+    zone = serving(with_mta_sts("prepare"), "prepare")
+    zone.add("_mta-sts.contoso.com.", "TXT", '"v=STSv1; id=20261128;"')
+    server = scene.serve(zone)
+    code, domain = scene.status()
+    assert (code, domain["summary"]) == (1, f"{port(server)} serves records of no phase of this cutover")
 
 
 def test_drift_outranks_a_failed_server(scene_of: Callable[..., Scene], clock: Clock) -> None:
