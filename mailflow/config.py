@@ -199,6 +199,15 @@ class ExtraRecord(Model):
 CutoverPhase = Literal["prepare", "dual", "switch", "settle", "done", "rollback"]
 
 
+class ExchangeOnlineBefore(Model):
+    """The Exchange Online settings of the side mail flows through today, where they differ."""
+
+    autodiscover: AutodiscoverSetting | None = None
+    """Where ``autodiscover`` points today: ``{target: on-premises, host: …}`` while a hybrid
+    domain's mailboxes are still on-premises."""
+    directory_sync: bool | None = None
+
+
 class CutoverSource(Model):
     """Where inbound mail goes today, as far as it differs from the domain's (new) settings."""
 
@@ -210,6 +219,7 @@ class CutoverSource(Model):
     on_premises: OnPremises | None = None
     """The on-premises servers today, when the domain's settings no longer list them (a move away
     from a hybrid topology)."""
+    exchange_online: ExchangeOnlineBefore | None = None
     exo_mx_host: HostName | None = None
     """The Exchange Online MX host mail goes to today, e.g. the ``mail.protection.outlook.com``
     host a domain leaves for its ``mx.microsoft`` host."""
@@ -342,13 +352,15 @@ def previous_domain(domain: Domain) -> Domain:
     third_party = source.third_party or domain.third_party
     on_premises = source.on_premises or domain.on_premises
     exo = domain.exchange_online
-    autodiscover = exo.autodiscover
+    before = source.exchange_online or ExchangeOnlineBefore()
+    settings = _exchange_online_of(topology, exo.autodiscover)
+    settings.update({name: getattr(before, name) for name in before.model_fields_set})
     return domain.model_copy(
         update={
             "topology": topology,
             "third_party": third_party if topology in THIRD_PARTY_TOPOLOGIES else None,
             "on_premises": on_premises if topology in ON_PREMISES_TOPOLOGIES else None,
-            "exchange_online": exo.model_copy(update=_exchange_online_of(topology, autodiscover)),
+            "exchange_online": exo.model_copy(update=settings),
             "cutover": None,
         }
     )
@@ -371,6 +383,7 @@ def _check_cutover(domain: Domain, path: str) -> list[Problem]:
         return []
     source, key = cutover.source, f"{path}.cutover.from"
     if source.topology is None and source.third_party is None and source.exo_mx_host is None:
+        # Autodiscover or directory synchronisation alone moves no mail.
         return [
             Problem(
                 key,
@@ -414,6 +427,13 @@ def _check_cutover(domain: Domain, path: str) -> list[Problem]:
             Problem(
                 f"{key}.onPremises", f"is only used when mail flows through on-premises today, not {topology}"
             )
+        )
+    before = source.exchange_online
+    if before is not None and before.autodiscover is not None:
+        problems.extend(_check_autodiscover(previous_domain(domain), key))
+    if before is not None and before.directory_sync is not None and topology not in ON_PREMISES_TOPOLOGIES:
+        problems.append(
+            Problem(f"{key}.exchangeOnline.directorySync", f"is for the hybrid topologies, not {topology}")
         )
     if topology == Topology.HYBRID_ONPREM_FRONT and on_premises and on_premises.mx_host is None:
         where = f"{key}.onPremises" if source.on_premises else f"{path}.onPremises"

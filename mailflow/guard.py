@@ -49,17 +49,26 @@ def same_place(old: str, new: str) -> bool:
 
 
 def _moving(name: str, cutover_mx: list[str]) -> bool:
-    """The resource is an MX record (set) of a domain whose cutover phase moves its MX."""
+    """The resource is an MX record (set) named by one of ``cutover_mx`` (``<domain>/MX``)."""
     return any(name == prefix or name.startswith(f"{prefix}/") for prefix in cutover_mx)
+
+
+def phase_moves(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """The ``<domain>/MX`` names of the domains whose cutover phase this run changes: their
+    configured phase is the explicit yes to moving their MX, and only in the run that applies it."""
+    now: dict[str, str] = news.get("cutoverMx") or {}
+    before = olds.get("cutoverMx")
+    last: dict[str, str] = before if isinstance(before, dict) else {}
+    return [prefix for prefix, phase in now.items() if last.get(prefix) != phase]
 
 
 def destructive_changes(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str], float]:
     """(resources that would go, those of them carrying MX or SPF, their share of the last run's).
-    The MX records of a domain in cutover are not counted: its configured phase is the explicit
-    yes to moving them."""
+    The MX records of a domain whose cutover phase the run changes are not counted
+    (``phase_moves``)."""
     before: dict[str, str] = olds.get("placements") or {}
     after: dict[str, str] = news.get("placements") or {}
-    cutover_mx = list(news.get("cutoverMx") or ())
+    cutover_mx = phase_moves(olds, news)
     going = sorted(
         name
         for name, place in before.items()
@@ -91,7 +100,8 @@ def refusal(olds: dict[str, Any], news: dict[str, Any]) -> str | None:
 
 
 COMPARED = ("placements", "routing", "maxDeleteShare")
-"""The inputs whose change the guard records (``allow`` and ``cutoverMx`` are this run's alone)."""
+"""The inputs whose change the guard records (``allow`` and ``cutoverMx`` are this run's alone:
+state keeps the last run's inputs whatever the outputs)."""
 
 
 def _spelled_once(place: str) -> str:
@@ -142,15 +152,15 @@ class ChangeGuard(Resource):
         placements: dict[str, str],
         routing: list[str],
         max_delete_share: float,
-        cutover_mx: list[str] | None = None,
+        cutover_mx: dict[str, str] | None = None,
     ) -> None:
-        """``cutover_mx``: the names (``<domain>/MX``) that the MX resources of domains in cutover
-        start with."""
+        """``cutover_mx``: the phase of each domain in cutover, by the name (``<domain>/MX``) its
+        MX resources start with."""
         props = {
             "placements": placements,
             "routing": sorted(routing),
             "maxDeleteShare": max_delete_share,
             "allow": allowed(),
-            "cutoverMx": sorted(cutover_mx or ()),
+            "cutoverMx": dict(sorted((cutover_mx or {}).items())),
         }
         super().__init__(GuardProvider(), GUARD_NAME, props, pulumi.ResourceOptions())

@@ -51,7 +51,9 @@ def change_guard(plan: StackPlan, target: Target) -> ChangeGuard:
             placements[group.name] = place
             if group.carries_mail_routing:
                 routing.append(group.name)
-    cutover_mx = [f"{domain.domain}/MX" for domain in plan.domains if domain.cutover]
+    cutover_mx: dict[str, str] = {
+        f"{domain.domain}/MX": domain.cutover.phase for domain in plan.domains if domain.cutover
+    }
     return ChangeGuard(placements, routing, plan.settings.max_delete_share, cutover_mx)
 
 

@@ -339,6 +339,55 @@ def test_each_side_of_the_refused_union_is_within_the_limit_alone() -> None:
     assert (new_plan.spf_lookups.total, old_plan.spf_lookups.total) == (8, 6)
 
 
+def leaving_on_premises(phase: str, **before: Any) -> dict[str, Any]:
+    """The last mailboxes moved: from hybrid-onprem-front to exchange-online, autodiscover on the
+    on-premises servers until then."""
+    domain = cutover_domain(phase)
+    domain["topology"] = "exchange-online"
+    del domain["thirdParty"]
+    on_premises = domain.pop("onPremises")
+    domain["exchangeOnline"]["autodiscover"] = True
+    domain["cutover"]["from"] = {
+        "topology": "hybrid-onprem-front",
+        "onPremises": on_premises,
+        "exchangeOnline": {"autodiscover": {"target": "on-premises", "host": "mail.contoso.com"}, **before},
+    }
+    return domain
+
+
+@pytest.mark.parametrize(
+    ("phase", "target"),
+    [
+        ("prepare", "mail.contoso.com."),
+        ("rollback", "mail.contoso.com."),
+        ("switch", "autodiscover.outlook.com."),
+    ],
+)
+def test_the_old_sides_autodiscover_is_published_while_its_records_are(phase: str, target: str) -> None:
+    records = planned(leaving_on_premises(phase)).records
+    assert [r.value for r in records if r.name == "autodiscover.contoso.com."] == [target]
+
+
+def test_the_old_sides_directory_sync_sets_its_accepted_domain() -> None:
+    plan = plan_stack({"domains": [leaving_on_premises("prepare", directorySync=False)]})
+    (accepted,) = plan.connectors.tenants[0].accepted_domains
+    assert accepted.domain_type == "InternalRelay"
+
+
+def test_the_old_sides_settings_are_checked_against_its_topology() -> None:
+    domain = cutover_domain("prepare")
+    domain["cutover"]["from"] = {
+        "topology": "exchange-online",
+        "exchangeOnline": {"autodiscover": {"target": "on-premises"}, "directorySync": False},
+    }
+    assert config_problems({"domains": [domain]}) == [
+        "mailflow:domains[0].cutover.from.exchangeOnline.autodiscover.host: is required by target "
+        "on-premises: the Exchange server's host name",
+        "mailflow:domains[0].cutover.from.exchangeOnline.directorySync: is for the hybrid topologies, "
+        "not exchange-online",
+    ]
+
+
 # Config problems of the cutover block.
 
 
@@ -879,10 +928,12 @@ GUARD_BEFORE: dict[str, Any] = {
 }
 
 
-def guard_after(*dropped: str, cutover_mx: tuple[str, ...] = ("contoso.com/MX",)) -> dict[str, Any]:
+def guard_after(*dropped: str, cutover_mx: dict[str, str] | None = None) -> dict[str, Any]:
+    """The inputs of a run that applies phase switch to contoso.com (``cutover_mx`` otherwise)."""
     placements = {k: v for k, v in GUARD_PLACEMENTS.items() if k not in dropped}
     placements["contoso.com/MX/mx1.filter.example.net"] = "zone a"
-    return {**GUARD_BEFORE, "placements": placements, "allow": False, "cutoverMx": list(cutover_mx)}
+    phases = {"contoso.com/MX": "switch"} if cutover_mx is None else cutover_mx
+    return {**GUARD_BEFORE, "placements": placements, "allow": False, "cutoverMx": phases}
 
 
 def test_the_guard_lets_a_cutover_move_its_domains_mx() -> None:
@@ -890,9 +941,21 @@ def test_the_guard_lets_a_cutover_move_its_domains_mx() -> None:
 
 
 def test_the_guard_refuses_the_same_move_without_the_cutover() -> None:
-    message = refusal(GUARD_BEFORE, guard_after("contoso.com/MX/mail.contoso.com", cutover_mx=()))
+    message = refusal(GUARD_BEFORE, guard_after("contoso.com/MX/mail.contoso.com", cutover_mx={}))
     assert message is not None
     assert "deletes or moves 1 MX/SPF record resource(s): contoso.com/MX/mail.contoso.com." in message
+
+
+def test_the_guard_refuses_moving_the_mx_in_a_run_that_keeps_the_phase() -> None:
+    """A slip in an MX host during a cutover is no phase's doing."""
+    olds = {**GUARD_BEFORE, "cutoverMx": {"contoso.com/MX": "switch"}}
+    message = refusal(olds, guard_after("contoso.com/MX/mail.contoso.com"))
+    assert message is not None and "contoso.com/MX/mail.contoso.com" in message
+
+
+def test_the_guard_lets_the_run_that_changes_the_phase_move_the_mx() -> None:
+    olds = {**GUARD_BEFORE, "cutoverMx": {"contoso.com/MX": "prepare"}}
+    assert refusal(olds, guard_after("contoso.com/MX/mail.contoso.com")) is None
 
 
 def test_the_guard_still_refuses_another_domains_mx() -> None:
@@ -917,7 +980,7 @@ def test_the_exempt_mx_does_not_count_in_the_share() -> None:
 def test_a_domain_whose_name_starts_like_the_cutover_domain_is_not_exempt() -> None:
     olds = {**GUARD_BEFORE, "placements": {"contoso.com.au/MX/mx.example": "zone a"}, "routing": []}
     olds["routing"] = ["contoso.com.au/MX/mx.example"]
-    news = {**olds, "placements": {}, "allow": False, "cutoverMx": ["contoso.com/MX"]}
+    news = {**olds, "placements": {}, "allow": False, "cutoverMx": {"contoso.com/MX": "switch"}}
     assert destructive_changes(olds, news)[1] == ["contoso.com.au/MX/mx.example"]
 
 
@@ -929,7 +992,7 @@ def test_a_whole_mx_record_set_of_the_cutover_domain_is_exempt() -> None:
     news = {
         **olds,
         "placements": {"contoso.com/MX": "zone b", "contoso.com/TXT": "zone a"},
-        "cutoverMx": ["contoso.com/MX"],
+        "cutoverMx": {"contoso.com/MX": "switch"},
     }
     assert destructive_changes(olds, news) == ([], [], 0.0)
 
@@ -1009,7 +1072,7 @@ def test_the_program_exports_the_cutover_phase() -> None:
 def test_a_stack_without_a_cutover_exports_none() -> None:
     run = run_program({"domains": [SEED_DOMAIN], "target": CLOUDFLARE})
     assert "cutover" not in run.outputs
-    assert run.guard.inputs["cutoverMx"] == []
+    assert run.guard.inputs["cutoverMx"] == {}
 
 
 def test_the_program_registers_the_mx_records_of_the_phase() -> None:
@@ -1034,4 +1097,4 @@ def test_the_program_registers_the_spf_of_both_paths_at_the_lowered_ttl() -> Non
 
 def test_the_program_tells_the_guard_which_mx_may_move() -> None:
     run = run_program({"domains": [cutover_domain("switch")], "target": CLOUDFLARE})
-    assert run.guard.inputs["cutoverMx"] == ["contoso.com/MX"]
+    assert run.guard.inputs["cutoverMx"] == {"contoso.com/MX": "switch"}

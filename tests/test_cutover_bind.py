@@ -181,6 +181,9 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     project.pulumi("up", "--yes")
     assert primary.query(f"{ZONE}.", "MX") == NEW_MX
     assert logged()["phase"] == "switch" and logged()["appliedAt"] >= prepared["appliedAt"]
+    # The guard keeps this run's phases, against which the next run tells a phase change.
+    (guard,) = [r for r in project.resources() if r["urn"].endswith("::mailflow-change-guard")]
+    assert guard["inputs"]["cutoverMx"] == {"contoso.com/MX": "switch"}
     assert status(project, both, capsys)[0] == 5
     secondary.notify(ZONE)
     assert secondary.query(f"{ZONE}.", "MX") == NEW_MX
