@@ -404,7 +404,16 @@ def domain_status(
     spf_faults = [f"{v.server} does not pass {', '.join(v.spf_missing)}" for v in seen if v.spf_missing]
     if strangers:
         verb = "serves" if len(strangers) == 1 else "serve"
-        return status(Verdict.DRIFT, f"{', '.join(strangers)} {verb} records of no phase of this cutover")
+        stack = _stack(stackfile)
+        return status(
+            Verdict.DRIFT,
+            f"{', '.join(strangers)} {verb} records of no phase of this cutover",
+            advance=(
+                f"mailflow check {stackfile} says what differs from phase {state.phase} (an update cut "
+                "short, or records changed by hand)",
+                f"pulumi up --stack {stack} publishes the phase again",
+            ),
+        )
     if spf_faults:
         return status(Verdict.DRIFT, f"SPF turns senders of the mail paths away: {'; '.join(spf_faults)}")
     failed = [f"{v.server}: {v.failure}" for v in seen if v.failure]

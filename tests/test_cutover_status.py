@@ -497,6 +497,11 @@ def test_a_server_serving_no_phase_is_drift(scene_of: Callable[..., Scene], cloc
         f"{port(odd)} serves records of no phase of this cutover",
     )
     assert domain["servers"][1]["phases"] == []
+    assert domain["next"] == [
+        f"mailflow check {scene.stack} says what differs from phase switch (an update cut short, or "
+        "records changed by hand)",
+        "pulumi up --stack test publishes the phase again",
+    ]
 
 
 def test_the_phase_at_another_ttl_is_drift(scene_of: Callable[..., Scene], clock: Clock) -> None:
