@@ -110,6 +110,26 @@ def _seconds(maximum: float = math.inf) -> Callable[[str], float]:
     return seconds
 
 
+def _timeout_option(parser: argparse.ArgumentParser, when: str = "") -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_seconds(MAX_QUERY_SECONDS),
+        default=5.0,
+        help=f"{when}seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
+    )
+
+
+def _budget_option(parser: argparse.ArgumentParser, scope: str) -> None:
+    """``--budget``: seconds for ``scope`` (``the whole check; record sets``), what is left unasked
+    then being DNS failures."""
+    parser.add_argument(
+        "--budget",
+        type=_seconds(),
+        default=CHECK_BUDGET_SECONDS,
+        help=f"seconds for {scope} not asked by then are DNS failures (default {CHECK_BUDGET_SECONDS:g})",
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad argument, which mailflow keeps for config problems."""
 
@@ -136,12 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST[:PORT]",
         help=f"with --live-spf: ask this server instead of the system resolver ({NAMESERVER_FORMS})",
     )
-    plan.add_argument(
-        "--timeout",
-        type=_seconds(MAX_QUERY_SECONDS),
-        default=5.0,
-        help=f"with --live-spf: seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
-    )
+    _timeout_option(plan, "with --live-spf: ")
     plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
     plan.add_argument(
         "--phase",
@@ -179,19 +194,8 @@ def _parser() -> argparse.ArgumentParser:
         f"too ({NAMESERVER_FORMS})",
     )
     check.add_argument("--format", choices=["table", "json"], default="table")
-    check.add_argument(
-        "--timeout",
-        type=_seconds(MAX_QUERY_SECONDS),
-        default=5.0,
-        help=f"seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
-    )
-    check.add_argument(
-        "--budget",
-        type=_seconds(),
-        default=CHECK_BUDGET_SECONDS,
-        help="seconds for the whole check; record sets not asked by then are DNS failures "
-        f"(default {CHECK_BUDGET_SECONDS:g})",
-    )
+    _timeout_option(check)
+    _budget_option(check, "the whole check; record sets")
     check.add_argument("--strict", action="store_true", help=STRICT_HELP)
     check.add_argument(
         "--tenant",
@@ -237,19 +241,8 @@ def _cutover_parser(commands: Any) -> None:
         "(default: .mailflow-cutover.<stack>.json beside the stack file)",
     )
     status.add_argument("--format", choices=["table", "json"], default="table")
-    status.add_argument(
-        "--timeout",
-        type=_seconds(MAX_QUERY_SECONDS),
-        default=5.0,
-        help=f"seconds per DNS query (at most {MAX_QUERY_SECONDS:g})",
-    )
-    status.add_argument(
-        "--budget",
-        type=_seconds(),
-        default=CHECK_BUDGET_SECONDS,
-        help="seconds for the whole run; domains not asked by then are DNS failures "
-        f"(default {CHECK_BUDGET_SECONDS:g})",
-    )
+    _timeout_option(status)
+    _budget_option(status, "the whole run; domains")
     status.add_argument("--strict", action="store_true", help=STRICT_HELP)
 
 

@@ -533,6 +533,15 @@ class StatusReport:
         return max((d.verdict for d in self.domains), key=_RANK.index, default=Verdict.READY)
 
 
+def _unread(plan: DomainPlan, summary: str) -> DomainStatus:
+    """A domain whose servers were not asked: why, as a DNS failure."""
+    state = plan.cutover
+    assert state is not None
+    return DomainStatus(
+        plan.domain, state.phase, state.source, state.destination, Verdict.UNREADABLE, summary, ()
+    )
+
+
 def cutover_status(
     plan: StackPlan,
     stackfile: Path,
@@ -547,42 +556,20 @@ def cutover_status(
     reports = []
     finder = LiveResolver(nameserver, timeout)
     deadline = time.monotonic() + budget
-    for plan_domain_ in plan.domains:
-        if plan_domain_.cutover is None:
+    for domain in plan.domains:
+        if domain.cutover is None:
             continue
         if time.monotonic() >= deadline:
-            state = plan_domain_.cutover
-            reports.append(
-                DomainStatus(
-                    plan_domain_.domain,
-                    state.phase,
-                    state.source,
-                    state.destination,
-                    Verdict.UNREADABLE,
-                    "not asked: time budget exhausted",
-                    (),
-                )
-            )
+            reports.append(_unread(domain, "not asked: time budget exhausted"))
             continue
         asked: Sequence[Nameserver] = servers
         if not asked:
             with finder.within(max(0.0, deadline - time.monotonic())):
-                asked, reason = find_servers(plan_domain_.place.zone, finder)
+                asked, reason = find_servers(domain.place.zone, finder)
             if not asked:
-                state = plan_domain_.cutover
-                reports.append(
-                    DomainStatus(
-                        plan_domain_.domain,
-                        state.phase,
-                        state.source,
-                        state.destination,
-                        Verdict.UNREADABLE,
-                        f"no authoritative server found ({reason})",
-                        (),
-                    )
-                )
+                reports.append(_unread(domain, f"no authoritative server found ({reason})"))
                 continue
-        reports.append(domain_status(plan_domain_, asked, timeout, deadline, journal, now(), stackfile))
+        reports.append(domain_status(domain, asked, timeout, deadline, journal, now(), stackfile))
     return StatusReport(tuple(reports))
 
 

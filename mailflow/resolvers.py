@@ -125,6 +125,24 @@ class LiveResolver:
         finally:
             self._deadline = outer
 
+    def _lifetime(self, name: str) -> float:
+        """How long the next lookup for ``name`` may take: a query's timeout, cut to what is left
+        of the budget; raise ``BudgetExhausted`` when nothing is, and ``DnsFailure`` when there is
+        no resolver to ask, before anything is asked."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted(name, "not queried: time budget exhausted")
+        if self._unusable is not None:
+            raise DnsFailure(name, self._unusable)
+        return min(self._timeout, remaining)
+
+    def _timed_out(self, name: str, lifetime: float) -> DnsFailure:
+        """A lookup given ``lifetime`` seconds got no answer: the budget ran out when it was the
+        budget that cut the lifetime short."""
+        if lifetime < self._timeout:
+            return BudgetExhausted(name)
+        return DnsFailure(name, f"no answer within {self._timeout:g} s")
+
     def query(self, name: str, rtype: str) -> RecordSet:
         """The records of type ``rtype`` at ``name``; raise ``DnsFailure`` when DNS gives no
         usable answer, ``BudgetExhausted`` once the budget is spent (then nothing is asked)."""
@@ -132,25 +150,16 @@ class LiveResolver:
         import dns.name
         import dns.resolver
 
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise BudgetExhausted(name, "not queried: time budget exhausted")
-        if self._unusable is not None:
-            raise DnsFailure(name, self._unusable)
+        lifetime = self._lifetime(name)
         try:
             answer = self._resolver.resolve(
-                dns.name.from_text(name),
-                rtype,
-                raise_on_no_answer=False,
-                lifetime=min(self._timeout, remaining),
+                dns.name.from_text(name), rtype, raise_on_no_answer=False, lifetime=lifetime
             )
         except dns.resolver.NXDOMAIN as error:
             answers = error.responses().values()
             return RecordSet((), 0, authoritative=any(r.flags & dns.flags.AA for r in answers))
         except dns.exception.Timeout as error:
-            if time.monotonic() >= self._deadline:
-                raise BudgetExhausted(name) from error
-            raise DnsFailure(name, f"no answer within {self._timeout:g} s") from error
+            raise self._timed_out(name, lifetime) from error
         except dns.exception.DNSException as error:
             raise DnsFailure(name, _failure_reason(error)) from error
         authoritative = bool(answer.response.flags & dns.flags.AA)
@@ -162,19 +171,11 @@ class LiveResolver:
         """The zone holding ``name``: the closest enclosing name with an SOA record."""
         import dns.resolver
 
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise BudgetExhausted(name, "not queried: time budget exhausted")
-        if self._unusable is not None:
-            raise DnsFailure(name, self._unusable)
+        lifetime = self._lifetime(name)
         try:
-            zone = dns.resolver.zone_for_name(
-                name, resolver=self._resolver, lifetime=min(self._timeout, remaining)
-            )
+            zone = dns.resolver.zone_for_name(name, resolver=self._resolver, lifetime=lifetime)
         except dns.exception.Timeout as error:
-            if remaining < self._timeout:  # it was the budget's time that ran out
-                raise BudgetExhausted(name) from error
-            raise DnsFailure(name, f"no answer within {self._timeout:g} s") from error
+            raise self._timed_out(name, lifetime) from error
         except dns.exception.DNSException as error:
             raise DnsFailure(name, _failure_reason(error)) from error
         return zone.to_text()
