@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from graph_replay import GraphReplay
 
+from mailflow import cutover_status
 from mailflow.errors import ConfigError
 from mailflow.plan import StackPlan, plan_stack
 from mailflow.stackfile import read_stack_file
@@ -49,6 +51,49 @@ def cutover_domain(phase: str, **cutover: Any) -> dict[str, Any]:
         cutover.setdefault("dual", True)
     domain["cutover"] = {"from": {"topology": "hybrid-onprem-front"}, "phase": phase, **cutover}
     return domain
+
+
+OLD_VENDOR = "192.0.2.10"
+"""Where the filtering service a domain leaves sends its mail from."""
+
+
+def from_old_vendor(phase: str) -> dict[str, Any]:
+    """The seed domain in cutover at ``phase`` from another filtering service (third-party-front)
+    that sends from ``OLD_VENDOR``, an address the new path does not use."""
+    domain = cutover_domain(phase)
+    domain["cutover"]["from"] = {
+        "topology": "third-party-front",
+        "thirdParty": {
+            "name": "Old vendor",
+            "mx": [{"host": "mx.oldvendor.example", "priority": 5}],
+            "spf": [f"ip4:{OLD_VENDOR}"],
+            "sendsOutbound": True,
+        },
+    }
+    return domain
+
+
+CLOCK_START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The time `mailflow cutover status` judges its gates at, as a test sets it."""
+
+    def __init__(self) -> None:
+        self.moment = CLOCK_START
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: int) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(cutover_status, "now", fake)
+    return fake
 
 
 @pytest.fixture

@@ -130,20 +130,7 @@ def test_up_publishes_exactly_the_planned_records(project: Project, bind: BindSe
 def test_spf_evaluates_against_the_server(
     project: Project, bind: BindServer, sender: str, result: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    resolver = bind.resolver()
-
-    def lookup(name: str, qtype: str, *args: Any, **kwargs: Any) -> list[Any]:
-        try:
-            answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN:
-            return []
-        if answer.rrset is None:
-            return []
-        if qtype == "TXT":
-            return [((name, qtype), r.strings) for r in answer.rrset]
-        return [((name, qtype), r.to_text()) for r in answer.rrset]
-
-    monkeypatch.setattr(pyspf, "DNSLookup", lookup)
+    monkeypatch.setattr(pyspf, "DNSLookup", bind.spf_lookup())
     verdict, _, explanation = pyspf.query(i=sender, s="postmaster@contoso.com", h="mail.contoso.com").check()
     assert verdict == result, explanation
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import spf as pyspf
-from conftest import SEED_DOMAIN, config_problems, cutover_domain
+from conftest import OLD_VENDOR, SEED_DOMAIN, config_problems, cutover_domain, from_old_vendor
 from pulumi_harness import run_program
 from tenant_data import NEW_DOMAIN_TENANT, new_domain, with_tenant
 from tenant_data import NEW_MX as TENANT_MX
@@ -37,7 +37,7 @@ NEW_MX = [(10, "mx1.filter.example.net."), (20, "mx2.filter.example.net.")]
 BOTH_SPF = "v=spf1 ip4:10.10.10.1 ip4:131.107.21.231 include:spf.protection.outlook.com -all"
 LOWERED = ("prepare", "dual", "switch", "rollback")
 RESTORED = ("settle", "done")
-SERVICE, ON_PREMISES, EXCHANGE_ONLINE, OLD_VENDOR = "10.10.10.1", "131.107.21.231", "40.92.0.1", "192.0.2.10"
+SERVICE, ON_PREMISES, EXCHANGE_ONLINE = "10.10.10.1", "131.107.21.231", "40.92.0.1"
 OUTSIDER = "192.0.2.99"
 PARTNER_IN = "mailflow from Example filtering service"
 OLD_VENDOR_IN = "mailflow from Old vendor"
@@ -51,22 +51,6 @@ def from_exchange_online(phase: str) -> dict[str, Any]:
     """The seed domain moving from exchange-online: the two sides' autodiscover differ."""
     domain = cutover_domain(phase)
     domain["cutover"]["from"] = {"topology": "exchange-online"}
-    return domain
-
-
-def from_old_vendor(phase: str) -> dict[str, Any]:
-    """The seed domain moving from another filtering service (third-party-front) that sends the
-    domain's mail from an address the new path does not use."""
-    domain = cutover_domain(phase)
-    domain["cutover"]["from"] = {
-        "topology": "third-party-front",
-        "thirdParty": {
-            "name": "Old vendor",
-            "mx": [{"host": "mx.oldvendor.example", "priority": 5}],
-            "spf": [f"ip4:{OLD_VENDOR}"],
-            "sendsOutbound": True,
-        },
-    }
     return domain
 
 

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import spf as pyspf
 from bind_server import BindServer
-from conftest import cutover_domain
+from conftest import Clock, cutover_domain
 from pulumi_project import Project, make_project
 from test_bind import nsupdate, rfc2136_target
 
-from mailflow import cutover_status
 from mailflow.cli import main
 from mailflow.resolvers import bundled_snapshot
 
@@ -56,24 +55,6 @@ def hybrid_domain(**cutover: Any) -> dict[str, Any]:
     return domain
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: int) -> None:
-        self.moment += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(cutover_status, "now", fake)
-    return fake
-
-
 def status(
     project: Project, servers: tuple[BindServer, ...], capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, dict[str, Any]]:
@@ -83,31 +64,13 @@ def status(
     return code, json.loads(capsys.readouterr().out)
 
 
-def spf_verdicts(server: BindServer) -> dict[str, str]:
-    """pyspf's verdict for a sender of each path, every lookup answered by ``server`` alone (it
-    serves the snapshot's SPF includes as fixture zones)."""
-    resolver = server.resolver()
-
-    def lookup(name: str, qtype: str, *args: Any, **kwargs: Any) -> list[Any]:
-        import dns.resolver
-
-        try:
-            answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN:
-            return []
-        if answer.rrset is None:
-            return []
-        return [((name, qtype), tuple(r.strings) if qtype == "TXT" else r.to_text()) for r in answer.rrset]
-
-    original = pyspf.DNSLookup
-    pyspf.DNSLookup = lookup
-    try:
-        return {
-            sender: pyspf.check2(i=sender, s=f"postmaster@{ZONE}", h=f"mail.{ZONE}")[0]
-            for sender in (ON_PREMISES, SERVICE, EXCHANGE_ONLINE, "192.0.2.1")
-        }
-    finally:
-        pyspf.DNSLookup = original
+def spf_verdicts(server: BindServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """pyspf's verdict for a sender of each path, every lookup answered by ``server`` alone."""
+    monkeypatch.setattr(pyspf, "DNSLookup", server.spf_lookup())
+    return {
+        sender: pyspf.check2(i=sender, s=f"postmaster@{ZONE}", h=f"mail.{ZONE}")[0]
+        for sender in (ON_PREMISES, SERVICE, EXCHANGE_ONLINE, "192.0.2.1")
+    }
 
 
 def test_the_snapshot_authorises_the_exchange_online_sender() -> None:
@@ -120,6 +83,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     servers: tuple[BindServer, BindServer],
     clock: Clock,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     primary, secondary = servers
     both = (primary, secondary)
@@ -161,7 +125,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     assert [s["phases"] for s in domain["servers"]] == [["prepare", "rollback"], ["before"]]
     secondary.notify(ZONE)
     assert primary.query(f"{ZONE}.", "MX") == secondary.query(f"{ZONE}.", "MX") == OLD_MX
-    assert spf_verdicts(primary) == spf_verdicts(secondary) == passing
+    assert spf_verdicts(primary, monkeypatch) == spf_verdicts(secondary, monkeypatch) == passing
     # Live everywhere now: the gate waits out the TTL of what the servers served before (3600 s).
     code, report = status(project, both, capsys)
     assert code == 5 and report["domains"][0]["gateOpens"] == "2026-11-28T10:00:00Z", report
@@ -187,7 +151,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     assert status(project, both, capsys)[0] == 5
     secondary.notify(ZONE)
     assert secondary.query(f"{ZONE}.", "MX") == NEW_MX
-    assert spf_verdicts(secondary) == passing
+    assert spf_verdicts(secondary, monkeypatch) == passing
     code, report = status(project, both, capsys)
     assert code == 5 and report["domains"][0]["gateOpens"] == "2026-11-28T10:05:00Z", report
     clock.advance(300)
@@ -197,7 +161,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
     go("rollback")
     secondary.notify(ZONE)
     assert primary.query(f"{ZONE}.", "MX") == secondary.query(f"{ZONE}.", "MX") == OLD_MX
-    assert spf_verdicts(secondary) == passing
+    assert spf_verdicts(secondary, monkeypatch) == passing
     code, report = status(project, both, capsys)
     assert code == 5 and report["domains"][0]["phase"] == "rollback"
     clock.advance(3600)
@@ -211,7 +175,7 @@ def test_a_full_cutover_with_a_lagging_secondary_and_a_rollback_from_switch(
         secondary.notify(ZONE)
         answer = secondary.resolver().resolve(f"{ZONE}.", "MX")
         assert ({r.to_text() for r in answer}, answer.rrset.ttl) == (NEW_MX, ttl)
-        assert spf_verdicts(secondary) == passing
+        assert spf_verdicts(secondary, monkeypatch) == passing
         assert status(project, both, capsys)[0] == 5
         clock.advance(wait)
         code, report = status(project, both, capsys)

@@ -10,19 +10,18 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dns.flags
 import dns.message
 import pytest
-from conftest import SEED_DOMAIN, cutover_domain
+from conftest import OLD_VENDOR, SEED_DOMAIN, Clock, cutover_domain, from_old_vendor
 from dns_server import MALFORMED, NXDOMAIN, REFUSED, SERVFAIL, SILENT, DnsServer, Reply, Zone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow import cutover_status
 from mailflow.cli import main
 from mailflow.cutover import PHASES
 from mailflow.cutover_status import Journal, default_journal, find_servers, spf_gaps
@@ -33,23 +32,6 @@ from mailflow.resolvers import LiveResolver, Nameserver
 from mailflow.spf import parse_term
 
 APEX = "contoso.com."
-T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-OLD_VENDOR = "192.0.2.10"
-
-
-def from_old_vendor(phase: str) -> dict[str, Any]:
-    """The seed domain moving from another filtering service that sends from ``OLD_VENDOR``."""
-    domain = cutover_domain(phase)
-    domain["cutover"]["from"] = {
-        "topology": "third-party-front",
-        "thirdParty": {
-            "name": "Old vendor",
-            "mx": [{"host": "mx.oldvendor.example", "priority": 5}],
-            "spf": [f"ip4:{OLD_VENDOR}"],
-            "sendsOutbound": True,
-        },
-    }
-    return domain
 
 
 def _when(moment: datetime) -> str:
@@ -81,24 +63,6 @@ def serving(domain: dict[str, Any], phase: str) -> Zone:
     return zone_of(plan_of(domain, phase).records)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.moment = T0
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: int) -> None:
-        self.moment += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(cutover_status, "now", fake)
-    return fake
-
-
 @dataclass
 class Scene:
     """A stack file holding one domain, and the servers the test starts for it."""
@@ -126,6 +90,11 @@ class Scene:
         self.stderr = output.err
         assert "Traceback" not in output.err
         return code, output.out
+
+    def apply(self, server: DnsServer, phase: str, **cutover: Any) -> None:
+        """Configure the seed cutover at ``phase`` and let ``server`` serve it, as `pulumi up` would."""
+        self.configure(cutover_domain(phase, **cutover))
+        server.zone = serving(cutover_domain(phase, **cutover), phase)
 
     def status(self, *options: str, servers: list[DnsServer] | None = None) -> tuple[int, dict[str, Any]]:
         """The exit status and the report's one domain."""
@@ -242,8 +211,7 @@ def test_without_history_every_phase_waits_the_longest_ttl(
 
 def open_gate(scene: Scene, server: DnsServer, clock: Clock, phase: str, **cutover: Any) -> None:
     """Serve ``phase`` and wait until its gate opens."""
-    scene.configure(cutover_domain(phase, **cutover))
-    server.zone = serving(cutover_domain(phase, **cutover), phase)
+    scene.apply(server, phase, **cutover)
     while scene.status()[0] == 5:
         clock.advance(60)
     assert scene.status()[0] == 0
@@ -268,8 +236,7 @@ def test_after_a_gate_seen_open_the_next_phase_waits_that_phases_ttl(
     scene = scene_of(cutover_domain(before, dual=True))
     server = scene.serve(serving(cutover_domain(before, dual=True), before))
     open_gate(scene, server, clock, before, dual=True)
-    scene.configure(cutover_domain(phase, dual=True))
-    server.zone = serving(cutover_domain(phase, dual=True), phase)
+    scene.apply(server, phase, dual=True)
     moment = clock.moment
     code, domain = scene.status()
     assert (code, domain["gateOpens"]) == (5, _when(moment + timedelta(seconds=wait)))
@@ -283,8 +250,7 @@ def test_a_phase_applied_before_the_last_gate_opened_waits_the_longest_ttl(
     server = scene.serve(serving(cutover_domain("prepare"), "prepare"))
     assert scene.status()[0] == 5
     clock.advance(60)
-    scene.configure(cutover_domain("switch"))
-    server.zone = serving(cutover_domain("switch"), "switch")
+    scene.apply(server, "switch")
     code, domain = scene.status()
     assert (code, domain["gateOpens"]) == (5, "2026-11-28T10:01:00Z")
 
@@ -371,8 +337,7 @@ def test_another_phase_restarts_the_clock(scene_of: Callable[..., Scene], clock:
     server = scene.serve(serving(cutover_domain("switch"), "switch"))
     assert scene.status()[0] == 5
     clock.advance(600)
-    scene.configure(cutover_domain("settle"))
-    server.zone = serving(cutover_domain("settle"), "settle")
+    scene.apply(server, "settle")
     code, domain = scene.status()
     assert (code, domain["liveSince"], domain["gateOpens"]) == (
         5,
