@@ -345,13 +345,18 @@ def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label:
     )
 
 
+def is_mx_microsoft(host: str) -> bool:
+    """A host of Microsoft's DNSSEC-capable ``mx.microsoft`` zone."""
+    return host.rstrip(".").endswith(MX_MICROSOFT)
+
+
 def mx_microsoft_problems(
     path: str, exo_mx: MxTarget, apex_mx_hosts: list[str], tenant: TenantDomain | None
 ) -> tuple[list[Problem], list[Problem]]:
     """Microsoft's rules for a DNSSEC-capable ``mx.microsoft`` host that the MX points to: no
     fallback MX beside it (its DNSSEC steps delete the legacy one), and the priority that
     ``Get-DnssecStatusForVerifiedDomain`` validates."""
-    if not exo_mx.host.endswith(MX_MICROSOFT) or exo_mx.host not in apex_mx_hosts:
+    if not is_mx_microsoft(exo_mx.host) or exo_mx.host not in apex_mx_hosts:
         return [], []
     problems = []
     others = sorted(h for h in apex_mx_hosts if h != exo_mx.host)

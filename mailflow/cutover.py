@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mailflow.assigned import is_mx_microsoft
 from mailflow.config import Cutover, CutoverPhase
 from mailflow.topology import MxTarget
 
@@ -24,7 +25,6 @@ LOWERED_TTL: frozenset[CutoverPhase] = frozenset({"prepare", "dual", "switch", "
 """Phases whose MX and apex TXT record sets carry the cutover's TTL: caches must forget them soon."""
 OLD_SIDE: frozenset[CutoverPhase] = frozenset({"prepare", "rollback"})
 """Phases that publish the old side's records (its MX, autodiscover, …), the others the new side's."""
-MX_MICROSOFT = "mx.microsoft"
 
 
 def next_phase(cutover: Cutover) -> CutoverPhase | None:
@@ -62,10 +62,6 @@ def policy_id(configured: str, policy: str) -> str:
     fetch it again, and no id in use before the cutover comes back with other content."""
     digest = hashlib.sha256(policy.encode("ascii")).hexdigest()[:8]
     return f"{configured[:24]}{digest}"
-
-
-def is_mx_microsoft(host: str) -> bool:
-    return host.rstrip(".").endswith(f".{MX_MICROSOFT}")
 
 
 @dataclass(frozen=True)
