@@ -28,7 +28,7 @@ from mailflow.config import CutoverPhase
 from mailflow.cutover import LOWERED_TTL, PHASES, CutoverState, next_phase, phase_steps
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import fqdn
-from mailflow.plan import DomainPlan, StackPlan, plan_domain
+from mailflow.plan import DomainPlan, StackPlan, at_phase
 from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet, bundled_snapshot
 from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms
 
@@ -216,14 +216,7 @@ def phase_views(plan: DomainPlan) -> dict[str, Apex]:
     assert state is not None
     counter = LookupCounter(bundled_snapshot())
     views = {BEFORE: apex_of(state.before)}
-    for phase in PHASES:
-        config = plan.config.model_copy(update={"cutover": state.cutover.model_copy(update={"phase": phase})})
-        phased = (
-            plan
-            if phase == state.phase
-            else plan_domain(config, plan.config_path, counter, plan.tenant, None, False, plan.place)
-        )
-        views[phase] = apex_of(phased)
+    views.update((phase, apex_of(at_phase(plan, phase, counter))) for phase in PHASES)
     return views
 
 

@@ -501,6 +501,16 @@ def _cutover_plan(
     )
 
 
+def at_phase(plan: DomainPlan, phase: CutoverPhase, counter: LookupCounter) -> DomainPlan:
+    """A domain in cutover planned at another phase, from the two sides already planned."""
+    state = plan.cutover
+    assert state is not None
+    if phase == state.phase:
+        return plan
+    config = plan.config.model_copy(update={"cutover": state.cutover.model_copy(update={"phase": phase})})
+    return _cutover_plan(config, plan.config_path, counter, state.before, state.after)
+
+
 def _cutover_policy(
     domain: Domain, phase: str, both: tuple[MxTarget, ...], after: tuple[MxTarget, ...]
 ) -> tuple[str | None, Record | None]:
