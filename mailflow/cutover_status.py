@@ -31,6 +31,7 @@ from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan, at_phase
 from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet, bundled_snapshot
 from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms
+from mailflow.stackfile import stack_name
 
 MAX_SERVERS = 16
 """Name servers of a zone found through its NS records, at most: a zone naming more needs
@@ -192,8 +193,7 @@ class Journal:
 
 def default_journal(stackfile: Path) -> Path:
     """``.mailflow-cutover.<stack>.json`` beside ``Pulumi.<stack>.yaml``."""
-    stack = stackfile.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return stackfile.parent / f".mailflow-cutover.{stack}.json"
+    return stackfile.parent / f".mailflow-cutover.{_stack(stackfile)}.json"
 
 
 def apex_of(plan: DomainPlan) -> Apex:
@@ -471,7 +471,7 @@ def _phases_text(seen: Sequence[ServerView]) -> str:
 
 
 def _stack(stackfile: Path) -> str:
-    return stackfile.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+    return stack_name(stackfile) or stackfile.stem
 
 
 def _phase_setting(plan: DomainPlan, phase: str, stack: str) -> str:

@@ -44,6 +44,7 @@ from mailflow.stackfile import (
     project_settings,
     read_stack_file,
     read_yaml,
+    stack_name,
     with_domains_file,
 )
 from mailflow.validation import NAMESPACE
@@ -52,7 +53,6 @@ EXIT_FAILED = 1
 """``fleet up``/``preview``: a stack's run failed (the others ran to the end)."""
 EXIT_INTERRUPTED = 128
 """Plus the signal's number (130 for Ctrl-C, 143 for SIGTERM), as shells report it."""
-STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 """The characters Pulumi allows in a stack name."""
 STACK_CHOOSING_ARGS = frozenset({"--stack", "-s", "--cwd", "-C"})
@@ -71,12 +71,6 @@ class FleetStack:
     name: str
     project: Path
     plan: StackPlan
-
-
-def stack_name(path: Path) -> str | None:
-    """``fleet-1`` for ``Pulumi.fleet-1.yaml``; None for a file not named as Pulumi names them."""
-    match = STACK_FILE.match(path.name)
-    return match["name"] if match else None
 
 
 def _in_stack(path: Path, problem: Problem) -> Problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,15 @@ def project_directory(stack_file: Path) -> Path:
         if (directory / "Pulumi.yaml").is_file():
             return directory
     return resolved.parent
+
+
+STACK_FILE = re.compile(r"^Pulumi\.(?P<name>[^/]+)\.ya?ml$")
+
+
+def stack_name(path: Path) -> str | None:
+    """``fleet-1`` for ``Pulumi.fleet-1.yaml``; None for a file not named as Pulumi names them."""
+    match = STACK_FILE.match(path.name)
+    return match["name"] if match else None
 
 
 def read_stack_file(path: Path, tenant: bool = True) -> dict[str, Any]:
