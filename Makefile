@@ -12,7 +12,7 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 PULUMI_PATH = $$(scripts/install-pulumi.sh):$$PATH
 
-.PHONY: setup pulumi demo test lint bench lock clean
+.PHONY: setup pulumi demo preview-example test lint bench lock clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,19 @@ demo: $(STAMP) pulumi
 	PATH="$(PULUMI_PATH)" pulumi stack select local --create --non-interactive
 	PATH="$(PULUMI_PATH)" pulumi up --yes --stack local --non-interactive
 	@for zone in out/zones/*.zone; do echo "== $$zone"; cat "$$zone"; done
+
+# `pulumi preview` of a shipped stack as it is (STACK=staging or STACK=prod), in a state of its own
+# that holds no secret (the passphrase above serves). `pulumi stack init` writes an encryption salt
+# into the stack's file, so the stack is created beside a copy of that file, which the preview then
+# reads (--config-file): no tracked file changes.
+preview-example: $(STAMP) pulumi
+	@test -f "stacks/Pulumi.$(STACK).yaml" || { echo "make preview-example: set STACK to a stack of stacks/, e.g. STACK=staging" >&2; exit 2; }
+	@scratch="$$(mktemp -d)" && trap 'rm -rf "$$scratch"' EXIT && \
+	mkdir "$$scratch/state" "$$scratch/stacks" && cp Pulumi.yaml "$$scratch/" && \
+	cp "stacks/Pulumi.$(STACK).yaml" "$$scratch/stacks/" && \
+	export PATH="$(PULUMI_PATH)" PULUMI_BACKEND_URL="file://$$scratch/state" && \
+	pulumi --cwd "$$scratch" stack init "$(STACK)" --no-select --non-interactive >/dev/null && \
+	pulumi preview --stack "$(STACK)" --config-file "$$scratch/stacks/Pulumi.$(STACK).yaml" --non-interactive
 
 test: $(STAMP) pulumi
 	scripts/install-system-deps.sh

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.fixtures import write_stack_file
 from bench.fleet import fleet_cases
 from bench.floor import prepare as prepare_floor
 from bench.harness import Case, Pair, Result, print_progress, run_case, run_pair
 from bench.octodns_peer import write_octodns_inputs
 from tests.bind_server import KEY_NAME, BindServer
 from tests.pulumi_project import Project, make_project
-from tests.stack_fixtures import stack_values
+from tests.stack_fixtures import stack_values, write_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

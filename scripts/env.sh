@@ -10,12 +10,18 @@
 #   build in ~/.cache/mailflow: see scripts/install-pulumi.sh);
 # - points Pulumi at a state directory in the project (.pulumi-state), unless PULUMI_BACKEND_URL
 #   is already set, and turns the update check off;
-# - gives `pulumi` the published passphrase of the `local` stack, and only of that stack: a
-#   command on any other stack asks for its own (or takes PULUMI_CONFIG_PASSPHRASE, if you set it).
+# - gives `pulumi` the published passphrase of the `local` stack whenever a command works on that
+#   stack, even with PULUMI_CONFIG_PASSPHRASE exported for another one, and never to any other
+#   stack (which asks for its own, or takes PULUMI_CONFIG_PASSPHRASE).
 #
-# Automatic plugin downloads stay on: `pulumi preview --stack staging` fetches the Cloudflare
-# plugin it needs (set PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true to be told what to install
-# instead).
+# Provider plugins: both provider SDKs are installed, and before every run the engine would fetch
+# the plugin of each (the Azure Native one is hundreds of megabytes), although a stack uses at most
+# one and the local stack none. So the engine skips that step (PULUMI_OPTION_SKIP_PLUGIN_PRE_INSTALL,
+# the environment form of --skip-plugin-pre-install) and starts only the plugin the program asks
+# for, and it downloads nothing unless you say so beforehand: a run that needs a missing plugin
+# stops with the `pulumi plugin install resource ...` command that installs it. Export
+# PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=false before sourcing this to let it download that
+# one plugin instead.
 
 if [ -n "${BASH_VERSION:-}" ]; then
     MAILFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,32 +45,65 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     export PULUMI_BACKEND_URL="file://$MAILFLOW_ROOT/.pulumi-state"
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"
+export PULUMI_OPTION_SKIP_PLUGIN_PRE_INSTALL=true
 
-# True when the pulumi command line "$@" works on the stack named local: given with --stack/-s,
-# named by `pulumi stack init|select|rm`, or else the selected stack.
-_mailflow_on_local_stack() {
-    local previous=""
-    local arg
+# The stack the pulumi command line "$@" names, if it names one: the value of --stack/-s wherever it
+# stands, else the stack operand of `pulumi stack init|select|rm` (or their aliases), with flags
+# anywhere around the words. The value of a flag that takes one is not a word, so it is skipped.
+_mailflow_stack_named() {
+    local arg expect="" count=0 command="" operand=""
     for arg in "$@"; do
-        case "$previous" in
-            --stack | -s) [ "$arg" = local ]; return ;;
-        esac
+        if [ -n "$expect" ]; then
+            if [ "$expect" = stack ]; then
+                printf '%s\n' "$arg"
+                return
+            fi
+            expect=""
+            continue
+        fi
         case "$arg" in
-            --stack=*) [ "${arg#--stack=}" = local ]; return ;;
+            --stack | -s) expect=stack ;;
+            --stack=* | -s=*)
+                printf '%s\n' "${arg#*=}"
+                return
+                ;;
+            --cwd | -C | --color | --verbose | -v | --tracing | --tracing-header | --otel-traces | \
+                --profiling | --memprofilerate | --secrets-provider | --copy-config-from | --teams)
+                expect=value
+                ;;
+            -*) ;;
+            *)
+                count=$((count + 1))
+                if [ "$count" -le 2 ]; then
+                    command="${command:+$command }$arg"
+                elif [ "$count" = 3 ]; then
+                    case "$command" in
+                        "stack init" | "stack new" | "stack create" | "stack setup" | "stack select" | \
+                            "stack rm" | "stack remove" | "stack delete")
+                            operand="$arg"
+                            ;;
+                    esac
+                fi
+                ;;
         esac
-        previous="$arg"
     done
-    if [ "${1:-}" = stack ]; then
-        case "${2:-}" in
-            init | select | rm) [ "${3:-}" = local ]; return ;;
-        esac
-    fi
-    [ "$(command pulumi stack --show-name 2>/dev/null)" = local ]
+    [ -z "$operand" ] || printf '%s\n' "$operand"
 }
 
+# True when the pulumi command line "$@" works on the stack named local, however qualified
+# (organization/mailflow/local): the stack it names, else the selected one.
+_mailflow_on_local_stack() {
+    local stack
+    stack="$(_mailflow_stack_named "$@")"
+    [ -n "$stack" ] || stack="$(command pulumi stack --show-name 2>/dev/null)"
+    [ "${stack##*/}" = local ]
+}
+
+# The local stack's passphrase wins over an exported one: the README's new-environment steps export
+# the passphrase of the stack they create, and the local stack's is published.
 pulumi() {
-    if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ] &&
-        _mailflow_on_local_stack "$@"; then
+    if _mailflow_on_local_stack "$@"; then
         PULUMI_CONFIG_PASSPHRASE=mailflow-local-only command pulumi "$@"
     else
         command pulumi "$@"

@@ -31,6 +31,15 @@ def pulumi_bin() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def locked_version(distribution: str) -> str:
+    """The version of ``distribution`` that requirements.lock pins (a provider SDK's is the version
+    of its plugin)."""
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = re.search(rf"^{re.escape(distribution)}==([^\s;\\]+)", lock, re.MULTILINE)
+    assert pinned is not None, f"requirements.lock pins no {distribution}"
+    return pinned[1]
+
+
 def copy_repository(destination: Path) -> None:
     """The repository's files as a clone has them (tracked or new, not ignored), without its
     virtualenv, state or outputs."""

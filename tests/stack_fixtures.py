@@ -1,8 +1,12 @@
-"""Generated stacks of N seed-topology domains, each with its own names, on-prem IP and reports."""
+"""Generated stacks of N seed-topology domains, each with its own names, on-prem IP and reports,
+as config values or as stack files (for the tests and the benchmarks)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 
 def seed_domain(index: int) -> dict[str, Any]:
@@ -37,3 +41,11 @@ def seed_domain(index: int) -> dict[str, Any]:
 def stack_values(count: int) -> dict[str, Any]:
     """The ``mailflow`` namespace of a stack with ``count`` domains."""
     return {"domains": [seed_domain(i) for i in range(count)]}
+
+
+def write_stack_file(path: Path, count: int, extra_config: dict[str, Any] | None = None) -> Path:
+    """A stack file at ``path`` with ``count`` domains and ``extra_config`` beside them."""
+    config: dict[str, Any] = {"mailflow:domains": stack_values(count)["domains"]}
+    config.update(extra_config or {})
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return path

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.fixtures import write_stack_file
+from stack_fixtures import write_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from pulumi_project import copy_repository
 
 import mailflow
 
@@ -19,6 +19,10 @@ pytestmark = pytest.mark.package
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from a copy of the repository: a build writes build/ and *.egg-info into
+    the tree it builds."""
+    source = tmp_path_factory.mktemp("source")
+    copy_repository(source)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
@@ -31,7 +35,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-deps",
             "-w",
             out,
-            ROOT,
+            source,
         ],
         check=True,
     )

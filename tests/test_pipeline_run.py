@@ -1,26 +1,24 @@
 """The pipelines' own command sequence (docs/pipelines) on a fresh copy of the repository, with an
-official-style Pulumi CLI on PATH: `make setup`, `mailflow plan`, `pulumi preview`. The Cloudflare
-plugin cannot be had here, so the preview must end with the command that installs it."""
+official-style Pulumi CLI on PATH: `make setup`, then `mailflow plan` and `pulumi preview` of each
+deployed stack. Their provider plugins cannot be had here, so each preview must end with the
+command that installs its stack's plugin."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from pulumi_project import ROOT, copy_repository, failure_message, pulumi_bin
+from pulumi_project import copy_repository, failure_message, locked_version, pulumi_bin
 
 pytestmark = pytest.mark.engine
-CLOUDFLARE = re.search(
-    r"^pulumi-cloudflare==([0-9.]+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE
-)
+PLUGINS = {"staging": "cloudflare", "prod": "azure-native"}
+"""The deployed stacks and the provider plugin each one's target needs."""
 
 
 def test_the_pipeline_steps_run_on_a_fresh_copy_with_the_official_cli(tmp_path: Path) -> None:
-    assert CLOUDFLARE is not None
     clone = tmp_path / "clone"
     copy_repository(clone)
     # An official install: the CLI and its language hosts in a directory of their own.
@@ -32,7 +30,6 @@ def test_the_pipeline_steps_run_on_a_fresh_copy_with_the_official_cli(tmp_path: 
         "PATH": f"{official}:{os.environ['PATH']}",
         "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
         "PULUMI_HOME": str(tmp_path / "home"),
-        "PULUMI_CONFIG_PASSPHRASE": "staging-passphrase",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     }
@@ -45,12 +42,22 @@ def test_the_pipeline_steps_run_on_a_fresh_copy_with_the_official_cli(tmp_path: 
     found = step("scripts/install-pulumi.sh")
     assert found.stdout.strip() == str(official), found.stderr
     assert f"using existing {official}/pulumi" in found.stderr
-    for command in (("make", "setup"), (".venv/bin/mailflow", "plan", "stacks/Pulumi.staging.yaml")):
-        result = step(*command)
-        assert result.returncode == 0, failure_message(" ".join(command), result)
-    step("pulumi", "stack", "init", "staging", "--non-interactive")
-    preview = step("pulumi", "preview", "--stack", "staging", "--diff", "--non-interactive")
-    output = preview.stdout + preview.stderr
-    assert preview.returncode != 0
-    assert f"install it with `pulumi plugin install resource cloudflare v{CLOUDFLARE[1]}`" in output
-    assert "Traceback" not in output
+    setup = step("make", "setup")
+    assert setup.returncode == 0, failure_message("make setup", setup)
+    for stack, plugin in PLUGINS.items():
+        # A passphrase per stack, as the pipelines' secret stores hold them.
+        env["PULUMI_CONFIG_PASSPHRASE"] = f"{stack}-passphrase"
+        plan = step(".venv/bin/mailflow", "plan", f"stacks/Pulumi.{stack}.yaml")
+        assert plan.returncode == 0, failure_message(f"mailflow plan {stack}", plan)
+        init = step("pulumi", "stack", "init", stack, "--non-interactive")
+        assert init.returncode == 0, failure_message(f"pulumi stack init {stack}", init)
+        assert f"Created stack '{stack}'" in init.stdout + init.stderr
+        preview = step("pulumi", "preview", "--stack", stack, "--diff", "--non-interactive")
+        output = preview.stdout + preview.stderr
+        assert preview.returncode != 0
+        assert f"Previewing update ({stack})" in output
+        assert (
+            f"install it with `pulumi plugin install resource {plugin} v{locked_version(f'pulumi-{plugin}')}`"
+            in output
+        )
+        assert "Traceback" not in output

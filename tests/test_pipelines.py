@@ -1,15 +1,17 @@
 """The example pipelines of ``docs/pipelines``: the GitHub Actions workflow passes actionlint (and a
 broken copy of it does not), and both pipelines keep the shape their README promises: previews
-without approvals, deployments behind environments, a passphrase per stack, caches, path filters
-that cover every input of a deployment, and each stack's provider plugin at the version
-requirements.lock pins."""
+without approvals, posted on the pull request, deployments behind environments, a passphrase per
+stack, caches, path filters that cover every input of a deployment, and each stack's provider
+plugin at the version requirements.lock pins."""
 
 from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any, cast
 import pytest
 import yaml
 from conftest import ROOT
+from pulumi_project import locked_version
 
 PIPELINES = ROOT / "docs" / "pipelines"
 GITHUB = PIPELINES / "github-actions.yml"
@@ -53,12 +56,6 @@ def load(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict)
     return data
-
-
-def locked_versions() -> dict[str, str]:
-    """``pulumi-*`` distributions pinned in requirements.lock, by name."""
-    text = (ROOT / "requirements.lock").read_text()
-    return dict(re.findall(r"^(pulumi(?:-[a-z0-9-]+)?)==([^\s;\\]+)", text, re.MULTILINE))
 
 
 def deployed_stacks() -> dict[str, str]:
@@ -350,7 +347,6 @@ def test_github_installs_the_pinned_cli_and_only_the_stack_plugin_with_a_cache(
 
 
 def test_github_plugin_version_comes_from_requirements_lock(workflow: dict[str, Any], tmp_path: Path) -> None:
-    locked = locked_versions()
     for name in ("preview", "deploy"):
         job = github_jobs(workflow)[name]
         (step,) = [s for s in job["steps"] if s.get("id") == "plugin"]
@@ -360,7 +356,7 @@ def test_github_plugin_version_comes_from_requirements_lock(workflow: dict[str, 
             output.write_text("")
             result = run_script(step["run"], {**env, "GITHUB_OUTPUT": str(output)}, tmp_path)
             assert result.returncode == 0, result.stdout + result.stderr
-            assert output.read_text() == f"version={locked['pulumi-' + entry['plugin']]}\n"
+            assert output.read_text() == f"version={locked_version('pulumi-' + entry['plugin'])}\n"
         missing = run_script(
             step["run"], {"PLUGIN": "no-such-provider", "GITHUB_OUTPUT": "/dev/null"}, tmp_path
         )
@@ -547,7 +543,6 @@ def test_azure_installs_the_pinned_cli_and_only_the_stack_plugin_with_a_cache(
 ) -> None:
     assert pipeline["variables"]["PULUMI_VERSION"] == pinned_pulumi_cli()
     assert pipeline["variables"]["PULUMI_HOME"] == "$(Pipeline.Workspace)/.pulumi"
-    locked = locked_versions()
     plugins = deployed_stacks()
     for stack, job in pulumi_jobs(stages):
         steps = azure_steps(job)
@@ -556,7 +551,7 @@ def test_azure_installs_the_pinned_cli_and_only_the_stack_plugin_with_a_cache(
         assert result.returncode == 0, result.stdout + result.stderr
         assert (
             result.stdout
-            == f"##vso[task.setvariable variable=pluginVersion]{locked['pulumi-' + plugins[stack]]}\n"
+            == f"##vso[task.setvariable variable=pluginVersion]{locked_version('pulumi-' + plugins[stack])}\n"
         )
         (cache,) = [c for c in tasks(job, "Cache@2") if c["inputs"]["path"] == "$(PULUMI_HOME)/plugins"]
         assert (
@@ -570,3 +565,71 @@ def test_azure_installs_the_pinned_cli_and_only_the_stack_plugin_with_a_cache(
         assert '--version "$(PULUMI_VERSION)"' in cli["script"]
         assert steps.index(version) < steps.index(cache) < steps.index(install)
         assert steps.index(cli) < steps.index(install)
+
+
+def fake_curl(directory: Path) -> Path:
+    """A ``curl`` that records its arguments and the body it is given on standard input."""
+    directory.mkdir()
+    curl = directory / "curl"
+    curl.write_text('#!/bin/sh\nprintf "%s\\n" "$@" >"$0.args"\ncat >"$0.body"\n')
+    curl.chmod(0o755)
+    return curl
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the comment step builds its body with jq")
+def test_azure_previews_post_their_output_on_the_pull_request(
+    stages: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    for job in azure_jobs(stages["preview"]):
+        steps = azure_steps(job)
+        (preview,) = tasks(job, "AzureCLI@2")
+        (comment,) = [s for s in steps if s.get("displayName") == "Preview as a pull request comment"]
+        assert steps.index(preview) < steps.index(comment)
+        # Failed previews too, and only where the pull request lives in Azure Repos.
+        assert comment["condition"] == (
+            "and(succeededOrFailed(), eq(variables['Build.Repository.Provider'], 'TfsGit'))"
+        )
+        log = preview["env"]["PREVIEW_LOG"]
+        assert comment["env"]["PREVIEW_LOG"] == log
+        assert preview["inputs"]["inlineScript"].rstrip().endswith('2>&1 | tee "$PREVIEW_LOG"')
+        assert comment["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+        assert comment["env"]["STACK"] == preview["env"]["STACK"]
+
+        curl = fake_curl(tmp_path / job["job"])
+        output = curl.parent / "preview.txt"
+        output.write_text("Previewing update (staging):\n + 8 to create\n")
+        predefined = {
+            "PATH": f"{curl.parent}{os.pathsep}{os.environ['PATH']}",
+            "STACK": comment["env"]["STACK"],
+            "PREVIEW_LOG": str(output),
+            "SYSTEM_ACCESSTOKEN": "job-token",
+            "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+            "SYSTEM_TEAMPROJECTID": "project-id",
+            "BUILD_REPOSITORY_ID": "repository-id",
+            "SYSTEM_PULLREQUEST_PULLREQUESTID": "42",
+        }
+        result = run_script(comment["script"], predefined, tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        args = curl.with_name("curl.args").read_text().splitlines()
+        assert args[-1] == (
+            "https://dev.azure.com/contoso/project-id/_apis/git/repositories/repository-id"
+            "/pullRequests/42/threads?api-version=7.1"
+        )
+        assert "Authorization: Bearer job-token" in args
+        assert json.loads(curl.with_name("curl.body").read_text()) == {
+            "comments": [
+                {
+                    "parentCommentId": 0,
+                    "commentType": 1,
+                    "content": f"#### `pulumi preview` of {predefined['STACK']}\n\n```\n"
+                    "Previewing update (staging):\n + 8 to create\n\n```",
+                }
+            ],
+            "status": "closed",
+        }
+        # No preview ran (an earlier step failed): nothing is posted.
+        output.unlink()
+        curl.with_name("curl.args").unlink()
+        result = run_script(comment["script"], predefined, tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not curl.with_name("curl.args").exists()

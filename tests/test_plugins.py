@@ -4,11 +4,11 @@ before anything is registered (mailflow.targets.missing_plugin)."""
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED_DOMAIN
+from conftest import SEED_DOMAIN
+from pulumi_project import locked_version
 
 import mailflow.targets
 from mailflow.components import ConfigRunError, MailFlowDomainArgs
@@ -16,17 +16,8 @@ from mailflow.errors import ConfigError
 from mailflow.plan import plan_stack
 from mailflow.targets import TargetInputs, load_target, missing_plugin
 
-LOCK = (ROOT / "requirements.lock").read_text()
-
-
-def locked(distribution: str) -> str:
-    pinned = re.search(rf"^{distribution}==([0-9.]+)", LOCK, re.MULTILINE)
-    assert pinned is not None, distribution
-    return pinned[1]
-
-
-CLOUDFLARE = locked("pulumi-cloudflare")
-AZURE = locked("pulumi-azure-native")
+CLOUDFLARE = locked_version("pulumi-cloudflare")
+AZURE = locked_version("pulumi-azure-native")
 
 
 @pytest.fixture
