@@ -48,15 +48,18 @@ class _Findings:
     sources: dict[str, str] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     derived: list[Problem] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)
+    """Values that can be neither read nor derived: all of a domain's are reported together."""
 
 
 def _graph_source(tenant: TenantDomain) -> str:
     return f"tenant file: Microsoft Graph, read {read_date(tenant.graph.read_at)}"
 
 
-def _derivable(domain: Domain, key: str, what: str, hint: str) -> None:
-    """Refuse to derive a token from a name Microsoft tokenises its own way: with '-' (it drops the
-    hyphens and may add a suffix) or internationalised."""
+def _derivable(domain: Domain, key: str, what: str, hint: str, found: _Findings) -> bool:
+    """Whether a token can be derived from the domain's name; refused for a name Microsoft
+    tokenises its own way: with '-' (it drops the hyphens and may add a suffix) or
+    internationalised."""
     name = domain.name
     # Config names are A-labels, which hold '-' too: tell them apart first.
     if any(label.startswith("xn--") for label in name.split(".")):
@@ -64,16 +67,15 @@ def _derivable(domain: Domain, key: str, what: str, hint: str) -> None:
     elif "-" in name:
         reason = "containing '-' (its token drops the hyphens and may carry a suffix)"
     else:
-        return
-    raise ConfigError(
-        [
-            Problem(
-                key,
-                f"cannot be derived for '{name}': Microsoft assigns the {what} of a domain {reason}; {hint}",
-                needs_tenant=True,
-            )
-        ]
+        return True
+    found.refused.append(
+        Problem(
+            key,
+            f"cannot be derived for '{name}': Microsoft assigns the {what} of a domain {reason}; {hint}",
+            needs_tenant=True,
+        )
     )
+    return False
 
 
 def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findings) -> MxTarget:
@@ -108,6 +110,16 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Find
                     "the DNSSEC change has settled",
                 )
             )
+        if tenant.graph.other_mx:
+            others = ", ".join(f"{m.host} ({m.priority})" for m in tenant.graph.other_mx)
+            found.warnings.append(
+                Problem(
+                    key,
+                    f"Microsoft Graph lists more MX hosts than one for {domain.name}: {tenant_mx.host} "
+                    f"({tenant_mx.priority}) is published, not {others}; Exchange Online receives on one "
+                    "host, so pull the tenant again once Microsoft's change of the domain's MX has settled",
+                )
+            )
         found.sources["exoMxHost"] = _graph_source(tenant)
         return MxTarget(tenant_mx.priority, tenant_mx.host)
     priority = exo.mx_priority if exo.mx_priority is not None else 0
@@ -116,17 +128,16 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Find
         return MxTarget(priority, exo.mx_host)
     if exo.cloud in ("gcc-high", "dod"):
         if exo.initial_domain is None:
-            raise ConfigError(
-                [
-                    Problem(
-                        key,
-                        f"cannot be derived in {exo.cloud}: Microsoft names the MX host after the tenant "
-                        "(<tenant>.mail.protection.office365.us); set exchangeOnline.initialDomain "
-                        f"(contoso.onmicrosoft.us), or {PULL_HINT}",
-                        needs_tenant=True,
-                    )
-                ]
+            found.refused.append(
+                Problem(
+                    key,
+                    f"cannot be derived in {exo.cloud}: Microsoft names the MX host after the tenant "
+                    "(<tenant>.mail.protection.office365.us); set exchangeOnline.initialDomain "
+                    f"(contoso.onmicrosoft.us), or {PULL_HINT}",
+                    needs_tenant=True,
+                )
             )
+            return MxTarget(priority, "")
         host = f"{exo.initial_domain.split('.')[0]}.{CLOUDS[exo.cloud].mx_suffix}"
         found.derived.append(
             Problem(
@@ -137,7 +148,8 @@ def _exo_mx(domain: Domain, path: str, tenant: TenantDomain | None, found: _Find
         )
         found.sources["exoMxHost"] = "derived from the tenant name"
         return MxTarget(priority, host)
-    _derivable(domain, key, "MX host", PULL_HINT)
+    if not _derivable(domain, key, "MX host", PULL_HINT, found):
+        return MxTarget(priority, "")
     host = f"{domain.name.replace('.', '-')}.{CLOUDS[exo.cloud].mx_suffix}"
     found.derived.append(
         Problem(
@@ -190,12 +202,18 @@ def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findin
                 )
             )
         return targets
-    if tenant and not configured:
+    if not configured:
+        where = (
+            f"the tenant file holds no Exchange Online export for {domain.name}"
+            if tenant
+            else "there is no tenant file and exchangeOnline.dkim is not set"
+        )
         found.warnings.append(
             Problem(
                 key,
-                "no DKIM targets: the tenant file holds no Exchange Online export for "
-                f"{domain.name}; run `mailflow tenant script`, then `mailflow tenant pull --exo-json`",
+                f"no DKIM CNAMEs are published: {where}, so Exchange Online cannot sign its mail with "
+                "the domain's own key; run `mailflow tenant script`, then `mailflow tenant pull "
+                "--exo-json`, or set selector1 and selector2 from Get-DkimSigningConfig",
             )
         )
     if not configured:
@@ -215,12 +233,14 @@ def _dkim(domain: Domain, path: str, tenant: TenantDomain | None, found: _Findin
                     )
                 )
         return configured
-    _derivable(
+    if not _derivable(
         domain,
         f"{key}.initialDomain",
         "DKIM token",
         "set selector1 and selector2 from Get-DkimSigningConfig, or use a tenant file (mailflow tenant pull)",
-    )
+        found,
+    ):
+        return {}
     found.sources["dkim"] = "derived from dkim.initialDomain (old format)"
     found.derived.append(
         Problem(
@@ -275,52 +295,95 @@ def _autodiscover(domain: Domain, path: str, tenant: TenantDomain | None, found:
     return CLOUDS[domain.exchange_online.cloud].autodiscover
 
 
-def _tenant_checks(domain: Domain, path: str, tenant: TenantDomain, label: str) -> list[Problem]:
+def _tenant_checks(domain: Domain, path: str, tenant: TenantDomain, label: str, found: _Findings) -> None:
     """The tenant file must describe this domain in this cloud; what the tenant says of the domain's
     state is a warning."""
     cloud = domain.exchange_online.cloud
     if tenant.cloud != cloud:
-        raise ConfigError(
-            [
-                Problem(
-                    f"{path}.exchangeOnline.cloud",
-                    f"is {cloud}, but {label} read {domain.name} from the {tenant.cloud} cloud",
-                )
-            ]
+        found.refused.append(
+            Problem(
+                f"{path}.exchangeOnline.cloud",
+                f"is {cloud}, but {label} read {domain.name} from the {tenant.cloud} cloud",
+            )
         )
+        return
     include = f"include:{CLOUDS[cloud].spf_include}"
     spf = tenant.graph.spf
     if spf is not None and include not in spf.split():
-        raise ConfigError(
-            [
-                Problem(
-                    f"{path}.exchangeOnline.cloud",
-                    f"the tenant's SPF record ({spf!r}) does not hold {include}: is the cloud right?",
-                )
-            ]
+        found.refused.append(
+            Problem(
+                f"{path}.exchangeOnline.cloud",
+                f"the tenant's SPF record ({spf!r}) does not hold {include}: is the cloud right?",
+            )
         )
     if not tenant.graph.verified:
-        return [
+        found.warnings.append(
             Problem(
                 path,
                 f"{domain.name} is not verified in the tenant: Exchange Online accepts no mail for it until "
                 "its MS= TXT record (exchangeOnline.verification) is published and the domain verified",
             )
-        ]
-    warnings = [
+        )
+        return
+    found.warnings.extend(
         Problem(path, f"Microsoft Graph could not give this domain's records: {reason}")
         for reason in tenant.graph.unavailable
-    ]
+    )
     if "Email" not in tenant.graph.supported_services:
         services = ", ".join(tenant.graph.supported_services) or "none"
-        warnings.append(
+        found.warnings.append(
             Problem(
                 path,
                 f"Email is not among {domain.name}'s services in the tenant ({services}): add it in the "
                 "Microsoft 365 admin center, or Exchange Online will not accept its mail",
             )
         )
-    return warnings
+
+
+def awaits_verification(domain: Domain, tenant: TenantDomain | None) -> bool:
+    """The tenant holds the domain unverified and Graph gives it no MX host: Microsoft assigns
+    one on verification, so nothing that depends on it can be planned yet (unless config names
+    the host)."""
+    return (
+        tenant is not None
+        and not tenant.graph.verified
+        and tenant.graph.mx is None
+        and domain.exchange_online.mx_host is None
+    )
+
+
+def verification_findings(
+    domain: Domain, path: str, tenant: TenantDomain, label: str
+) -> tuple[list[Problem], list[Problem]]:
+    """The problems and warnings of a domain that awaits verification (``awaits_verification``),
+    whose plan is its MS= record alone."""
+    found = _Findings()
+    _tenant_checks(domain, path, tenant, label, found)
+    if domain.exchange_online.verification is None:
+        found.refused.append(
+            Problem(
+                f"{path}.exchangeOnline.verification",
+                f"is needed: {domain.name} is not verified in the tenant, and its MS= TXT record is what "
+                "verifies it; copy the value from the domain's page in the Microsoft 365 admin center",
+            )
+        )
+    if domain.cutover is not None:
+        found.refused.append(
+            Problem(
+                f"{path}.cutover",
+                f"cannot move the MX of {domain.name}: it is not verified in the tenant, which has "
+                "assigned it no MX host yet",
+            )
+        )
+    found.warnings.append(
+        Problem(
+            path,
+            "only the MS= record is planned until Microsoft assigns the domain's MX host, which it "
+            "does on verification: publish this plan, verify the domain in the Microsoft 365 admin "
+            "center, then run `mailflow tenant pull` and the domain's other records follow",
+        )
+    )
+    return found.refused, found.warnings
 
 
 def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label: str | None) -> Assigned:
@@ -329,7 +392,7 @@ def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label:
     read nor derived, or the tenant file contradicts the config."""
     found = _Findings()
     if tenant is not None:
-        found.warnings.extend(_tenant_checks(domain, path, tenant, str(tenant_label)))
+        _tenant_checks(domain, path, tenant, str(tenant_label), found)
     elif tenant_label is not None:
         found.warnings.append(
             Problem(
@@ -339,6 +402,8 @@ def assign(domain: Domain, path: str, tenant: TenantDomain | None, tenant_label:
     exo_mx = _exo_mx(domain, path, tenant, found)
     dkim = _dkim(domain, path, tenant, found)
     autodiscover = _autodiscover(domain, path, tenant, found)
+    if found.refused:
+        raise ConfigError(found.refused)
     cnames = {k: v for k, v in (tenant.graph.cnames.items() if tenant else ()) if k != "autodiscover"}
     return Assigned(
         exo_mx, autodiscover, dkim, cnames, found.sources, tuple(found.warnings), tuple(found.derived)
@@ -371,7 +436,12 @@ def mx_microsoft_problems(
     warnings = []
     dnssec = tenant.exchange_online.dnssec if tenant and tenant.exchange_online else None
     expected = dnssec.expected_mx if dnssec else None
-    if expected and expected.host == exo_mx.host and expected.priority != exo_mx.priority:
+    if (
+        expected
+        and expected.host == exo_mx.host
+        and expected.priority is not None
+        and expected.priority != exo_mx.priority
+    ):
         warnings.append(
             Problem(
                 f"{path}.exchangeOnline.mxPriority",

@@ -14,6 +14,7 @@ import dns.rdata
 import dns.rdtypes.txtbase
 
 from mailflow.config import ON_PREMISES_TOPOLOGIES
+from mailflow.errors import printable
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
 from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet
@@ -30,6 +31,8 @@ class Severity(StrEnum):
 
 
 IN_SYNC = "in-sync"
+MAX_LINE = 2000
+"""Characters of a report line: a live TXT value can hold 64 KiB."""
 """The status of a report without drift or DNS failure (warnings allowed)."""
 _STATUS_TEXT = {IN_SYNC: "in sync", Severity.DRIFT: "drift", Severity.DNS_FAILURE: "DNS failure"}
 
@@ -43,6 +46,8 @@ class Finding:
     planned: str = ""
     live: str = ""
     severity: Severity = Severity.DRIFT
+    tenant: str = ""
+    """The value the tenant file holds, where the finding is the tenant's against the plan."""
 
 
 def _dns_failure(domain: str, name: str, rtype: str, reason: str) -> Finding:
@@ -185,8 +190,9 @@ def check_domain(plan: DomainPlan, resolver: LiveResolver, counter: LookupCounte
 
 def tenant_findings(plan: DomainPlan) -> list[Finding]:
     """What the tenant file expects that the plan does not publish, and the domain's state in the
-    tenant. The plan publishes the tenant's MX host and DKIM targets itself; what is left is what
-    config switched off (autodiscover outside hybrid) and what only the tenant can fix."""
+    tenant. The plan publishes the tenant's MX host and DKIM targets itself; what is left are the
+    CNAMEs config left out (autodiscover outside hybrid, device management not asked for) and
+    what only the tenant can fix."""
     tenant, domain = plan.tenant, plan.domain
     apex = f"{domain}."
     if tenant is None:
@@ -196,13 +202,15 @@ def tenant_findings(plan: DomainPlan) -> list[Finding]:
         findings.append(Finding(domain, apex, "-", "not verified in the tenant"))
     elif "Email" not in tenant.graph.supported_services:
         findings.append(Finding(domain, apex, "-", "Email is not a service of the domain in the tenant"))
-    target = tenant.graph.cnames.get("autodiscover")
-    name = f"autodiscover.{apex}"
-    published = any(r.name == name and r.type == "CNAME" for r in plan.records)
-    if target and plan.topology not in ON_PREMISES_TOPOLOGIES and not published:
-        findings.append(
-            Finding(domain, name, "CNAME", "tenant expects, stack does not publish", f"{target}.")
-        )
+    published = {r.name for r in plan.records if r.type == "CNAME"}
+    for label, target in sorted(tenant.graph.cnames.items()):
+        if label == "autodiscover" and plan.topology in ON_PREMISES_TOPOLOGIES:
+            continue  # in hybrid it points to the on-premises servers, not where the tenant says
+        name = f"{label}.{apex}"
+        if name not in published:
+            findings.append(
+                Finding(domain, name, "CNAME", "tenant expects, stack does not publish", tenant=f"{target}.")
+            )
     return findings
 
 
@@ -269,8 +277,14 @@ def report_table(report: CheckReport) -> str:
         for f in domain.findings:
             detail = " ".join(
                 part
-                for part in (f"planned {f.planned}" if f.planned else "", f"live {f.live}" if f.live else "")
+                for part in (
+                    f"planned {f.planned}" if f.planned else "",
+                    f"tenant {f.tenant}" if f.tenant else "",
+                    f"live {f.live}" if f.live else "",
+                )
                 if part
             )
-            lines.append(f"  {f.severity:<11} {f.problem:<22} {f.type:<5} {f.name}  {detail}".rstrip())
+            line = f"  {f.severity:<11} {f.problem:<22} {f.type:<5} {f.name}  {detail}".rstrip()
+            # Live DNS wrote part of it: an escape sequence in a TXT value stays visible as text.
+            lines.append(printable(line, MAX_LINE))
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@ Exit status, the same for every command: 0 done (in sync; warnings allowed), 1 d
 ``connectors diff``, ``tenant pull --check``, ``cutover status``), 2 config problems (a broken
 export file among them), 3 a source could not be read (DNS for ``check`` and ``cutover status``,
 the tenant for ``tenant pull``) and nothing else was wrong, 4 usage (a bad argument); ``cutover
-status`` adds 5 waiting and 6 not applied yet."""
+status`` adds 5 waiting, 6 not applied yet, 7 a phase went live straight after one it may not
+follow (go back to that one), and 8 no domain is in cutover (nothing is ready to advance)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ import re
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mailflow import __version__
 from mailflow.cutover import PHASES
-from mailflow.errors import ConfigError, Problem
+from mailflow.errors import MAX_MESSAGE, ConfigError, Problem, printable
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
-from mailflow.resolvers import LiveResolver, Nameserver, Resolver
-from mailflow.stackfile import read_stack_file
+from mailflow.resolvers import LiveResolver, Nameserver
+from mailflow.stackfile import read_stack, read_stack_file
 from mailflow.tenant import AUTH_METHODS, EXO_EXPORT, TENANT_FILE_KEY
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ EXIT_OK, EXIT_DRIFT, EXIT_CONFIG, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 3, 4
 MAX_QUERY_SECONDS = 60.0
 CHECK_BUDGET_SECONDS = 60.0
 """How long `check` asks DNS by default; a large stack may need a larger --budget."""
-CONNECTORS_USAGE = """mailflow connectors STACKFILE [--strict]
+CONNECTORS_USAGE = """mailflow connectors STACKFILE [--strict] [--prune]
        mailflow connectors export [--output FILE]
        mailflow connectors diff STACKFILE LIVE.json [--tenant NAME] [--format {table,json}]"""
 """A stack file named ``export`` or ``diff`` is given as ``./export``."""
@@ -48,10 +50,10 @@ STRICT_HELP = (
 )
 
 RENDERERS: dict[str, Callable[[StackPlan], str]] = {
-    "table": plan_table,
     "json": plan_json,
     "zone": plan_zone,
 }
+"""The formats of ``mailflow plan`` besides ``table``, which names the stack file in its steps."""
 
 
 _HOST_NAME = re.compile(
@@ -144,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="print the records a stack file plans")
     plan.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
-    plan.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    plan.add_argument("--format", choices=["table", *RENDERERS], default="table")
     plan.add_argument(
         "--live-spf",
         action="store_true",
@@ -157,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"with --live-spf: ask this server instead of the system resolver ({NAMESERVER_FORMS})",
     )
     _timeout_option(plan, "with --live-spf: ")
+    _budget_option(plan, "all live SPF counts, with --live-spf; includes")
     plan.add_argument("--strict", action="store_true", help=STRICT_HELP)
     plan.add_argument(
         "--phase",
@@ -215,7 +218,8 @@ def _cutover_parser(commands: Any) -> None:
     status = actions.add_parser(
         "status",
         help="the phase every authoritative server serves, whether the gate to the next phase is open "
-        "(exit 0), and the next step; exit 5 waiting, 6 not applied, 1 drift, 3 DNS failure",
+        "(exit 0), and the next step; exit 5 waiting, 6 not applied, 1 drift, 3 DNS failure, 7 a phase out "
+        "of order, 8 no domain in cutover",
     )
     status.add_argument("stackfile", type=Path, help="stacks/Pulumi.<stack>.yaml")
     status.add_argument(
@@ -393,7 +397,7 @@ def _fleet_parser(commands: Any) -> None:
         )
 
 
-def _resolver(args: argparse.Namespace) -> Resolver | None:
+def _resolver(args: argparse.Namespace) -> LiveResolver | None:
     return LiveResolver(args.nameserver, args.timeout) if args.live_spf else None
 
 
@@ -474,8 +478,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mailflow.fleet import main as fleet
 
         return fleet(args)
-    if args.command == "plan" and not args.live_spf and args.nameserver:
-        parser.error("plan: --nameserver is only used with --live-spf")
+    if (
+        args.command == "plan"
+        and not args.live_spf
+        and (args.nameserver or args.budget != CHECK_BUDGET_SECONDS)
+    ):
+        parser.error("plan: --nameserver and --budget are only used with --live-spf")
     if args.command == "connectors" and args.action == "export":
         from mailflow.live_connectors import export_script
 
@@ -485,10 +493,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "tenant":
             return _tenant(args)
-        with without_gc_pauses():
+        resolver = _resolver(args) if args.command == "plan" else None
+        values, notes = read_stack(args.stackfile)
+        for note in notes:
+            print(f"warning: {printable(note, MAX_MESSAGE)}", file=sys.stderr)
+        with without_gc_pauses(freeze=True), resolver.within(args.budget) if resolver else nullcontext():
             plan = plan_stack(
-                read_stack_file(args.stackfile),
-                _resolver(args) if args.command == "plan" else None,
+                values,
+                resolver,
                 strict=True if args.strict else None,
                 complete=args.command == "connectors" and args.strict,
                 phase=getattr(args, "phase", None),
@@ -512,6 +524,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cutover(args, plan)
     if args.command == "connectors":
         return _connectors(plan, args.prune) if live is None else _connectors_diff(args, plan, live)
-    output = RENDERERS[args.format](plan)
+    output = plan_table(plan, args.stackfile) if args.format == "table" else RENDERERS[args.format](plan)
     sys.stdout.write(output)
     return EXIT_OK

@@ -276,15 +276,17 @@ class _Parents:
         return f"{DOMAIN_TYPE}${PART_TYPES[level]}$"
 
 
-def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> None:
+def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> list[pulumi.CustomResource]:
     """Register each record group of the domain under its parent in the domain's tree shape:
     ``parents`` of its ``MailFlowDomain``, or None for the flat shape, records at the top of the
-    stack with no component (each component is an engine step and a state write).
+    stack with no component (each component is an engine step and a state write). Return the
+    record resources.
 
     The stack program calls it straight for every domain: each call between the program and a
     resource's constructor is a frame of the stack trace the engine keeps in state per resource."""
     tree = domain.resource_tree
     parents = parents or _Parents(domain.plan.domain, None, None)
+    registered = []
     for group in domain.plan.groups:
         parent = parents.of(tree, group.part)
         assert not isinstance(parent, pulumi.Output), "the components of the tree shape are registered"
@@ -296,7 +298,8 @@ def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> 
             aliases=parents.aliases(tree, group.part, domain.target.resource_type, group.name),
             depends_on=[domain.guard] if domain.guard is not None else None,
         )
-        domain.target.register(domain.plan, group, options)
+        registered.append(domain.target.register(domain.plan, group, options))
+    return registered
 
 
 def _parts(groups: Iterable[RecordGroup]) -> list[str]:

@@ -17,6 +17,7 @@ from mailflow.errors import Problem, quote
 from mailflow.fields import (
     CertificateName,
     Cloud,
+    Distinct,
     DmarcUri,
     DnsName,
     HostName,
@@ -58,7 +59,7 @@ class ThirdParty(Model):
     sends_outbound: bool | None = None
     """Relays outbound mail, so joins SPF. Unset: true for third-party-hybrid (the seed article),
     false for third-party-front (Microsoft's third-party article)."""
-    connector_ips: tuple[IpNetwork, ...] | None = None
+    connector_ips: Annotated[tuple[IpNetwork, ...], Distinct] | None = None
     """Sender IPs of the Partner inbound connector; default: the ``ip4`` terms of ``spf``."""
     certificate_name: CertificateName | None = None
     """Restrict the Partner inbound connector by this TLS certificate name (a wildcard such as
@@ -66,13 +67,13 @@ class ThirdParty(Model):
     enhanced_filtering: bool | None = None
     """Enhanced Filtering for Connectors on the Partner inbound connector (default: on, unless
     centralized mail transport is on)."""
-    enhanced_filtering_skip_ips: tuple[IpNetwork, ...] | None = None
+    enhanced_filtering_skip_ips: Annotated[tuple[IpNetwork, ...], Distinct] | None = None
     """Enhanced Filtering skips these public IPs (``EFSkipIPs``) instead of only the last hop, for
     mail that passes several of the service's hosts."""
-    enhanced_filtering_users: tuple[MailAddress, ...] | None = None
+    enhanced_filtering_users: Annotated[tuple[MailAddress, ...], Distinct] | None = None
     """Enhanced Filtering for these recipients only (``EFUsers``): the pilot Microsoft recommends
     before turning it on for everyone."""
-    outbound_smart_hosts: tuple[HostName, ...] | None = None
+    outbound_smart_hosts: Annotated[tuple[HostName, ...], Distinct] | None = None
     """The service's outbound relays: a Partner outbound connector routes internet mail through
     them. Unset: outbound mail leaves Exchange Online directly."""
     arc_sealer: DnsName | None = None
@@ -131,7 +132,7 @@ class ExchangeOnline(Model):
 
 
 class OnPremises(Model):
-    ips: Annotated[list[IpNetwork], Field(min_length=1)]
+    ips: Annotated[list[IpNetwork], Field(min_length=1), Distinct]
     mx_host: HostName | None = None
     mx_priority: Annotated[int, Field(ge=0, le=65535)] = 10
     smart_host: HostName | None = None
@@ -142,7 +143,7 @@ class OnPremises(Model):
     enhanced_filtering: bool | None = None
     """hybrid-onprem-front: Enhanced Filtering for Connectors on the inbound connector from
     on-premises, which receives the internet's mail there (default: on, skipping the last hop)."""
-    enhanced_filtering_users: tuple[MailAddress, ...] | None = None
+    enhanced_filtering_users: Annotated[tuple[MailAddress, ...], Distinct] | None = None
     """hybrid-onprem-front: Enhanced Filtering for these recipients only (``EFUsers``)."""
     hybrid_wizard: bool = False
     """The Hybrid Configuration Wizard made (and keeps) the connectors between Exchange Online and
@@ -233,8 +234,9 @@ class Cutover(Model):
     ttl: Ttl = 300
     """The TTL of the MX and apex TXT record sets while mail may go either way."""
     dual: bool = False
-    """Go through the ``dual`` phase (both MX sets published, the new one preferred) on the way
-    from ``prepare`` to ``switch``."""
+    """Go through the ``dual`` phase (both MX sets published: the new one preferred, or, for a
+    move onto an ``mx.microsoft`` host, below the old one to be tested) on the way from
+    ``prepare`` to ``switch``."""
 
 
 class Domain(Model):
@@ -376,6 +378,26 @@ def _exchange_online_of(topology: Topology, autodiscover: AutodiscoverSetting | 
     return {"autodiscover": autodiscover, "directory_sync": None, "centralized_mail_transport": False}
 
 
+def phase_problems(cutover: Cutover, path: str, asked: CutoverPhase | None = None) -> list[Problem]:
+    """The phase config sets, or ``asked`` instead (``mailflow plan --phase``), is one the cutover
+    goes through: ``dual`` only with ``dual: true``."""
+    if (asked or cutover.phase) != "dual" or cutover.dual:
+        return []
+    if asked is None:
+        return [
+            Problem(
+                f"{path}.cutover.phase", "dual is a phase of a cutover with dual: true; set it, or use switch"
+            )
+        ]
+    return [
+        Problem(
+            f"{path}.cutover.dual",
+            "is false, so the cutover has no dual phase to plan (--phase dual); set it to true, or plan "
+            "--phase switch",
+        )
+    ]
+
+
 def _check_cutover(domain: Domain, path: str) -> list[Problem]:
     """What the side mail flows through today needs, from ``cutover.from`` or the domain."""
     cutover = domain.cutover
@@ -400,12 +422,7 @@ def _check_cutover(domain: Domain, path: str) -> list[Problem]:
                 f"{cutover.ttl} s is above the domain's ttl ({domain.ttl} s); a cutover lowers the TTL",
             )
         )
-    if cutover.phase == "dual" and not cutover.dual:
-        problems.append(
-            Problem(
-                f"{path}.cutover.phase", "dual is a phase of a cutover with dual: true; set it, or use switch"
-            )
-        )
+    problems.extend(phase_problems(cutover, path))
     if topology in THIRD_PARTY_TOPOLOGIES and (source.third_party or domain.third_party) is None:
         problems.append(
             Problem(f"{key}.thirdParty", f"is required by {topology}, the topology mail flows through today")

@@ -32,6 +32,19 @@ from mailflow.live_connectors import (
 )
 
 ENABLED = "Enabled"
+UNPLANNED_DEFAULTS: Mapping[Direction, tuple[str, ...]] = {
+    Direction.INBOUND: ("TreatMessagesAsInternal", "EFTestMode"),
+    Direction.OUTBOUND: ("IsTransportRuleScoped", "TestMode", "AllAcceptedDomains"),
+}
+"""Flags the plan leaves false (Exchange Online's default) that would change a connector's mail:
+mail treated as internal skips filtering, Enhanced Filtering in test mode filters nothing, a
+connector scoped to transport rules or to every accepted domain routes other mail than planned."""
+LOCK_DOWN_PAIRS = (
+    ("RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses"),
+    ("RestrictDomainsToIPAddresses", "RestrictDomainsToCertificate"),
+)
+"""A connector locked down one way is left unlocked the other (a certificate lock-down beside
+stale IP restriction rejects what the plan accepts)."""
 
 
 class Severity(StrEnum):
@@ -56,6 +69,9 @@ class Change(StrEnum):
     """A planned accepted domain the tenant does not accept."""
     DOMAIN_TYPE = "different type"
     """An accepted domain of another type than planned."""
+    SET_OUTSIDE = "set outside"
+    """A parameter the plan leaves at Exchange Online's default, set otherwise in the tenant in a
+    way that changes where the connector's mail goes or how it is checked."""
     NOT_EXPORTED = "not exported"
     """A planned parameter the export does not hold, so it was not compared."""
     DISABLED = "disabled"
@@ -217,9 +233,16 @@ def _parameter_findings(
                     _shown(value),
                 )
             )
-    planned_names = {parameter.name for parameter in connector.parameters}
-    if ENABLED not in planned_names and comparable(Kind.FLAG, live.properties.get(ENABLED)) is False:
+    planned = {parameter.name: parameter.value for parameter in connector.parameters}
+    if ENABLED not in planned and comparable(Kind.FLAG, live.properties.get(ENABLED)) is False:
         findings.append(Finding(Change.DISABLED, noun, connector.name, ENABLED, live=False))
+    left_false = [*UNPLANNED_DEFAULTS[connector.direction]]
+    left_false.extend(other for locked, other in LOCK_DOWN_PAIRS if planned.get(locked) is True)
+    findings.extend(
+        Finding(Change.SET_OUTSIDE, noun, connector.name, name, False, True)
+        for name in left_false
+        if name not in planned and comparable(Kind.FLAG, live.properties.get(name)) is True
+    )
     return findings
 
 
@@ -366,6 +389,11 @@ def _detail(finding: Finding) -> str:
         return f"  {finding.parameter}: planned {_text(finding.planned)}, live {_text(finding.live)}"
     if finding.change is Change.NOT_ACCEPTED:
         return f"  planned {finding.planned}"
+    if finding.change is Change.SET_OUTSIDE:
+        return (
+            f"  {finding.parameter}: live true, which the plan leaves false: "
+            f"Set-{finding.object} -Identity '{finding.name}' -{finding.parameter} $false"
+        )
     if finding.change is Change.DISABLED:
         return "  Enabled: live false"
     if finding.change is Change.WIZARD_INSTEAD:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from mailflow.config import ON_PREMISES_TOPOLOGIES, Topology
 from mailflow.errors import ConfigError, Problem
 from mailflow.powershell import comment, quote
+from mailflow.spf import SpfTerm
 from mailflow.topology import third_party_sends_outbound
 
 if TYPE_CHECKING:
@@ -162,10 +163,23 @@ def plan_connectors(domains: Iterable[DomainPlan], strict: bool = False) -> Conn
     to, or raise ``ConfigError`` with every problem found; with ``strict``, each warning is a
     problem too."""
     by_tenant: dict[str, list[DomainPlan]] = {}
-    for domain in domains:
-        by_tenant.setdefault(domain.config.exchange_online.tenant, []).append(domain)
-    tenants: list[TenantConnectors] = []
+    # A domain awaiting verification has no MX host in Exchange Online to route to yet.
     found = _Findings()
+    spellings: dict[str, tuple[str, str]] = {}
+    for domain in (domain for domain in domains if not domain.awaits_verification):
+        tenant = domain.config.exchange_online.tenant
+        first, where = spellings.setdefault(tenant.casefold(), (tenant, domain.config_path))
+        if tenant != first:
+            # The script's -Tenant parameter compares as PowerShell does, without case.
+            found.errors.append(
+                Problem(
+                    f"{domain.config_path}.exchangeOnline.tenant",
+                    f"'{tenant}' differs from '{first}' ({where}) only in case, and the script's -Tenant "
+                    "matches both: spell the tenant one way",
+                )
+            )
+        by_tenant.setdefault(first, []).append(domain)
+    tenants: list[TenantConnectors] = []
     for tenant, members in by_tenant.items():
         tenants.append(_tenant_connectors(tenant, members, found))
     # Both sides of a cutover can find the same fault.
@@ -254,19 +268,57 @@ def _check_outbound_routes(
 ) -> None:
     """All of a tenant's internet mail leaves through at most one service: two Partner outbound
     connectors for every recipient domain (``*``) would each claim it."""
-    catch_all = [
-        c
-        for c in connectors
-        if c.direction == Direction.OUTBOUND and c.connector_type == ConnectorType.PARTNER
-    ]
-    if len(catch_all) > 1:
+    catch_all = [c for c in connectors if c.direction == Direction.OUTBOUND and _routes_all(c)]
+    # Both from one domain is that domain's own error (outboundSmartHosts with centralized transport).
+    if len({c.domains for c in catch_all}) > 1:
         found.errors.append(
             Problem(
                 f"{domains[0].config_path}.exchangeOnline.tenant",
                 f"tenant '{tenant}' would send all its outbound mail through each of "
-                f"{', '.join(c.name for c in catch_all)}; route its domains through one service",
+                f"{', '.join(c.name for c in catch_all)}; route its domains through one path",
             )
         )
+    elif catch_all:
+        _check_route_in_spf(catch_all[0], domains, found)
+
+
+def _routes_all(connector: Connector) -> bool:
+    """A Partner outbound connector (``RecipientDomains *``), or one to on-premises with
+    centralized mail transport: either takes the internet mail of every domain of the tenant."""
+    if connector.connector_type == ConnectorType.PARTNER:
+        return True
+    return any(p.name == "RouteAllMessagesViaOnPremises" and p.value is True for p in connector.parameters)
+
+
+def _route_senders(connector: Connector, side: DomainPlan) -> set[SpfTerm]:
+    """The senders SPF must authorise for mail that ``connector`` routes, as ``side`` names them."""
+    config = side.config
+    if connector.connector_type == ConnectorType.PARTNER:
+        return set(config.third_party.spf) if config.third_party else set()
+    ips = config.on_premises.ips if config.on_premises else ()
+    return {SpfTerm("ip6" if ":" in ip else "ip4", ip) for ip in ips}
+
+
+def _check_route_in_spf(route: Connector, domains: list[DomainPlan], found: _Findings) -> None:
+    """The tenant's one route for internet mail carries every domain's mail, not just that of the
+    domains that asked for it: their SPF must authorise where it leaves from."""
+    owners = [domain for domain in domains if domain.domain in route.domains]
+    needed = {term for owner in owners for side in _sides(owner) for term in _route_senders(route, side)}
+    for domain in domains:
+        if domain.domain in route.domains:
+            continue
+        published = {term for side in _sides(domain) if side.routing for term in side.routing.spf_terms}
+        missing = sorted(term.text for term in needed - published)
+        if missing:
+            found.warnings.append(
+                Problem(
+                    f"{domain.config_path}.spf",
+                    f"{domain.domain}'s outbound mail leaves through {route.name}, the tenant's route for "
+                    f"all internet mail, but its SPF does not authorise {', '.join(missing)}: receivers "
+                    "that check SPF fail it; add them to spf.extra, or give the domain a tenant of its "
+                    "own (exchangeOnline.tenant)",
+                )
+            )
 
 
 def _accepted_domain(domain: DomainPlan, found: _Findings) -> AcceptedDomain:
@@ -481,11 +533,16 @@ def _partner_outbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
         found.errors.append(Problem(f"{path}.outboundSmartHosts", "must list at least one host"))
         return None
     if not in_spf:
+        said = (
+            "is false"
+            if third_party.sends_outbound is not None
+            else f"is unset (false for {domain.topology})"
+        )
         found.errors.append(
             Problem(
                 f"{path}.sendsOutbound",
-                f"is false, but outboundSmartHosts routes outbound mail through {third_party.name}: "
-                "SPF must authorise the servers mail leaves from",
+                f"{said}, but outboundSmartHosts routes outbound mail through {third_party.name}: "
+                "SPF must authorise the servers mail leaves from; set it to true",
             )
         )
     if domain.config.exchange_online.centralized_mail_transport:
@@ -786,9 +843,12 @@ def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
     """Mail the on-premises servers send through Exchange Online, known by certificate or IPs;
     with the MX on-premises, the internet's mail too, so Enhanced Filtering goes here."""
     on_premises = domain.config.on_premises
-    if on_premises is None or on_premises.hybrid_wizard:
+    if on_premises is None:
         return None
     path = f"{domain.config_path}.onPremises"
+    if on_premises.hybrid_wizard:
+        _wizard_filtering(domain, found)
+        return None
     restriction: tuple[Parameter, ...]
     if on_premises.certificate_name is not None:
         restriction = (
@@ -832,6 +892,32 @@ def _on_premises_inbound(domain: DomainPlan, found: _Findings) -> _Draft | None:
             *_on_premises_filtering(domain, found),
         ),
     )
+
+
+def _wizard_filtering(domain: DomainPlan, found: _Findings) -> None:
+    """The wizard's inbound connector is the wizard's to set: Enhanced Filtering asked for on it is
+    a step for a person, said rather than dropped."""
+    on_premises = domain.config.on_premises
+    assert on_premises is not None
+    path = f"{domain.config_path}.onPremises"
+    asked = [
+        key
+        for key, value in (
+            ("enhancedFiltering", on_premises.enhanced_filtering),
+            ("enhancedFilteringUsers", on_premises.enhanced_filtering_users),
+        )
+        if value
+    ]
+    if asked and domain.topology == Topology.HYBRID_ONPREM_FRONT:
+        found.warnings.append(
+            Problem(
+                f"{path}.{asked[0]}",
+                "is not set by the script: with onPremises.hybridWizard the inbound connector from "
+                'on-premises is the Hybrid Configuration Wizard\'s ("Inbound from <id>"); turn Enhanced '
+                "Filtering on there: Set-InboundConnector -Identity <its name> -EFSkipLastIP $true"
+                + (" -EFUsers <the pilot's addresses>" if on_premises.enhanced_filtering_users else ""),
+            )
+        )
 
 
 def _on_premises_filtering(domain: DomainPlan, found: _Findings) -> tuple[Parameter, ...]:

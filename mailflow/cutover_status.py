@@ -5,7 +5,8 @@ The gate opens when every server serves the configured phase, SPF on every serve
 senders of both paths (of the new path alone once ``done``), and the TTL of what the servers
 served before has passed since the phase was first seen on all of them. Those first sightings
 are kept in a journal file, so the clock runs across runs of the command; a phase never seen
-everywhere starts it now."""
+everywhere starts it now. A phase that went live straight after one it may not follow (``switch``
+left out on the way to ``settle``, say) is refused, whatever its gate."""
 
 from __future__ import annotations
 
@@ -25,7 +26,15 @@ from typing import Any
 import dns.rdtypes.txtbase
 
 from mailflow.config import CutoverPhase
-from mailflow.cutover import LOWERED_TTL, PHASES, CutoverState, next_phase, phase_steps
+from mailflow.cutover import (
+    LOWERED_TTL,
+    PHASES,
+    CutoverState,
+    closing_steps,
+    next_phase,
+    phase_steps,
+    skipped_phases,
+)
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan, at_phase
@@ -57,9 +66,20 @@ class Verdict(IntEnum):
     """The phase is live on some servers only, or its TTL gate has not passed: ask again later."""
     APPLY = 6
     """No server serves the configured phase yet: run ``pulumi up``."""
+    OUT_OF_ORDER = 7
+    """The phase went live straight after one it may not follow: go back to that one."""
+    NO_CUTOVER = 8
+    """No domain of the stack is in cutover: nothing to advance (the command's status alone)."""
 
 
-_RANK = (Verdict.READY, Verdict.WAITING, Verdict.APPLY, Verdict.UNREADABLE, Verdict.DRIFT)
+_RANK = (
+    Verdict.READY,
+    Verdict.WAITING,
+    Verdict.APPLY,
+    Verdict.UNREADABLE,
+    Verdict.DRIFT,
+    Verdict.OUT_OF_ORDER,
+)
 
 
 @dataclass(frozen=True)
@@ -433,6 +453,19 @@ def domain_status(
     serials = [v.serial for v in seen]
     key = json.dumps([asdict(expected), serials], sort_keys=True, default=sorted)
     sighting = journal.sighted(plan.domain, move, state.phase, key, now)
+    previous = sighting.previous
+    if previous in PHASES and (skipped := skipped_phases(previous, state.phase)):
+        stack = _stack(stackfile)
+        return status(
+            Verdict.OUT_OF_ORDER,
+            f"phase {state.phase} went live on {_every(seen)} straight after {previous}, leaving out "
+            f"{' and '.join(skipped)}: go back to {previous}, then advance one phase at a time",
+            advance=(
+                _phase_setting(plan, previous, stack),
+                f"pulumi up --stack {stack}",
+                f"mailflow cutover status {stackfile}",
+            ),
+        )
     since = sighting.since
     opens = since + timedelta(seconds=_gate_wait(state, sighting))
     timing = {"live_since": _when(since), "gate_opens": _when(opens)}
@@ -495,7 +528,7 @@ def advance_steps(plan: DomainPlan, stackfile: Path) -> tuple[str, ...]:
             if key.startswith("mailflow:")
             else f"remove {key}"
         )
-        steps = []
+        steps = closing_steps(state)
         if state.phase == "rollback":
             steps.append(
                 f"set {plan.config_path}.topology (and the settings {key}.from names) back to the old side, "
@@ -523,7 +556,8 @@ class StatusReport:
 
     @property
     def verdict(self) -> Verdict:
-        return max((d.verdict for d in self.domains), key=_RANK.index, default=Verdict.READY)
+        """The worst domain's; ``NO_CUTOVER`` without one, so that no pipeline takes it for ready."""
+        return max((d.verdict for d in self.domains), key=_RANK.index, default=Verdict.NO_CUTOVER)
 
 
 def _unread(plan: DomainPlan, summary: str) -> DomainStatus:
@@ -572,6 +606,8 @@ VERDICT_TEXT = {
     Verdict.UNREADABLE: "DNS failure",
     Verdict.WAITING: "waiting",
     Verdict.APPLY: "not applied",
+    Verdict.OUT_OF_ORDER: "out of order",
+    Verdict.NO_CUTOVER: "no cutover",
 }
 
 

@@ -20,10 +20,14 @@ class Problem:
 
     def __str__(self) -> str:
         hint = f"; {self.config_hint}" if self.config_hint else ""
-        return f"{self.path}: {self.message}{hint}"
+        return f"{printable(self.path, MAX_PATH)}: {printable(self.message + hint, MAX_MESSAGE)}"
 
 
 MAX_REPORTED = 100
+MAX_PATH = 200
+"""Characters of a config path a problem shows: a mapping key can be any length."""
+MAX_MESSAGE = 1000
+"""Characters of a message a problem shows, when a message carries what it was given."""
 
 
 class ConfigError(Exception):
@@ -53,5 +57,12 @@ recognised by its start, and a message stays one line."""
 def quote(value: str) -> str:
     """``value`` as a message quotes it: in single quotes, control and invisible characters escaped
     (a zero-width space shows as ``\\u200b``), cut with an ellipsis past ``QUOTED_CHARACTERS``."""
-    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value[:QUOTED_CHARACTERS])
-    return f"'{shown}…'" if len(value) > QUOTED_CHARACTERS else f"'{shown}'"
+    return f"'{printable(value, QUOTED_CHARACTERS)}'"
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` as one line on a terminal: control and invisible characters escaped (a key or a
+    DNS answer holding a newline or an escape sequence cannot forge a line or recolour one), and
+    cut with an ellipsis past ``limit`` characters."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:limit])
+    return f"{shown}…" if len(text) > limit else shown

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from mailflow.errors import ConfigError
 from mailflow.powershell import comment, quote
 from mailflow.stackfile import read_yaml
-from mailflow.tenant import EXO_EXPORT, DkimValues, DnssecValues, ExchangeValues, TenantMx
+from mailflow.tenant import EXO_EXPORT, DkimValues, DnssecValues, ExchangeValues, ExpectedMx
 from mailflow.validation import problems_from
 
 CMDLETS = "Get-DkimSigningConfig, Get-DnssecStatusForVerifiedDomain, Get-AcceptedDomain"
@@ -112,16 +112,22 @@ def read_export(path: Path) -> ExoExport:
         raise ConfigError(problems_from(error, label)) from None
 
 
-def _expected_mx(record: str) -> TenantMx:
-    """``@ 60 IN MX 10 contoso-com.e-v1.mx.microsoft``, as ``ExpectedMxRecord.Record`` prints it."""
+def _expected_mx(record: str) -> ExpectedMx:
+    """``ExpectedMxRecord.Record``: a whole MX record (``@ 60 IN MX 10 contoso-com.e-v1.mx.microsoft``),
+    its data (``10 contoso-com.e-v1.mx.microsoft``) or the host alone."""
     fields = record.split()
-    if len(fields) < 3 or fields[-3].upper() != "MX":
-        raise ValueError(f"'{record}' is not an MX record")
+    if len(fields) >= 3 and fields[-3].upper() == "MX":
+        fields = fields[-2:]
     try:
-        rdata: Any = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.MX, " ".join(fields[-2:]))
-    except dns.exception.DNSException as error:
-        raise ValueError(f"'{record}' is not an MX record ({error})") from None
-    return TenantMx(host=rdata.exchange.to_text(omit_final_dot=True), priority=rdata.preference)
+        if len(fields) == 2:
+            rdata: Any = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.MX, " ".join(fields))
+            return ExpectedMx(host=rdata.exchange.to_text(omit_final_dot=True), priority=rdata.preference)
+        if len(fields) == 1:
+            return ExpectedMx(host=fields[0])
+    except (dns.exception.DNSException, ValidationError) as error:
+        detail = _first_error(error) if isinstance(error, ValidationError) else str(error)
+        raise ValueError(f"ExpectedMxRecord '{record}' is not an MX record ({detail})") from None
+    raise ValueError(f"ExpectedMxRecord '{record}' is not an MX record, its data or a host name")
 
 
 def exchange_values(entry: ExportDomain, export: ExoExport, source: str) -> tuple[ExchangeValues, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator
@@ -77,6 +78,19 @@ def _spf_term(value: Any) -> SpfTerm:
 HostName = Annotated[str, AfterValidator(_hostname)]
 CertificateName = Annotated[str, AfterValidator(_certificate_name)]
 MailAddress = Annotated[str, AfterValidator(mail_address)]
+
+
+def _distinct(values: Sequence[str]) -> Sequence[str]:
+    """A list whose entries must differ as Exchange Online compares them (without case): it
+    refuses a connector parameter that names one value twice."""
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        first = seen.setdefault(value.casefold(), index)
+        if first != index:
+            raise ValueError(f"lists {quote(value)} twice (entries {first} and {index})")
+    return values
+
+
 TenantLabel = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 IpNetwork = Annotated[str, AfterValidator(_ip_network)]
@@ -92,3 +106,6 @@ class Model(BaseModel):
 
 
 Cloud = Literal["commercial", "gcc-high", "dod", "china"]
+
+Distinct = AfterValidator(_distinct)
+"""For lists of connector values: each entry once."""

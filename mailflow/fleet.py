@@ -85,7 +85,7 @@ def plan_fleet(paths: Sequence[Path]) -> list[FleetStack]:
     raise one ``ConfigError`` holding every stack's problems, each named with its stack file."""
     stacks: list[FleetStack] = []
     problems: list[Problem] = []
-    with without_gc_pauses():
+    with without_gc_pauses(freeze=True):
         for path in paths:
             try:
                 plan = plan_stack(read_stack_file(path))
@@ -301,6 +301,12 @@ def template_config(template: Path) -> tuple[dict[str, Any], list[str]]:
             notes.append(
                 f"{key} is a secret of the template's stack and was not copied: set it on each stack "
                 f"with `pulumi config set --secret {NAMESPACE}:{names[0]} …`"
+            )
+            continue
+        if names[0] == "ownerId":
+            # Shards sharing one owner id would be one owner: one could take another's records.
+            notes.append(
+                f"{key} names the template's stack alone and was not copied: give each stack its own"
             )
             continue
         copied[str(key)] = value

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from mailflow.assigned import is_mx_microsoft
 from mailflow.fields import Cloud
 from mailflow.names import normalize_name
 from mailflow.tenant import Auth, GraphValues, TenantMx
@@ -126,7 +127,9 @@ def graph_values(
             if description is not None and not kind:
                 unavailable.append(str(description))
             elif kind == "mx" and label == apex and service == "Email":
-                host = str(_field(record, "mail_exchange", "mailExchange"))
+                host = _field(record, "mail_exchange", "mailExchange")
+                if not isinstance(host, str) or not host:
+                    raise ValueError(f"an MX record has no mailExchange ({host!r})")
                 priority = _field(record, "preference", "preference")
                 if not isinstance(priority, int) or isinstance(priority, bool):
                     raise ValueError(f"MX {host} has no whole-number preference ({priority!r})")
@@ -137,7 +140,7 @@ def graph_values(
                     spf = text
             elif kind == "cname" and label.endswith(suffix):
                 cnames[label.removesuffix(suffix)] = str(_field(record, "canonical_name", "canonicalName"))
-        mx.sort(key=lambda m: (m.priority, m.host))
+        mx.sort(key=lambda m: (m.priority, not is_mx_microsoft(m.host), m.host))
         if not isinstance(details.is_verified, bool):
             raise ValueError(f"the domain has no isVerified flag ({details.is_verified!r})")
         return GraphValues(
@@ -146,11 +149,18 @@ def graph_values(
             verified=details.is_verified,
             supported_services=tuple(sorted(details.supported_services or ())),
             mx=mx[0] if mx else None,
+            other_mx=tuple(mx[1:]) or None,
             spf=spf,
             cnames=dict(sorted(cnames.items())),
             unavailable=tuple(unavailable),
         )
-    except (ValidationError, ValueError, TypeError) as error:
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise TenantReadError(
+            f"{domain}: Microsoft Graph returned a value that is not DNS data ({field}: {first['msg']})"
+        ) from None
+    except (ValueError, TypeError) as error:
         detail = str(error).splitlines()[0]
         raise TenantReadError(
             f"{domain}: Microsoft Graph returned a value that is not DNS data ({detail})"
@@ -182,7 +192,10 @@ def _explain(error: Exception, domain: str, cloud: Cloud) -> str:
                 f"center, or check exchangeOnline.cloud ({cloud})"
             )
         if status == 429:
-            return f"Microsoft Graph kept throttling the requests ({said}); run again later"
+            headers = {name.lower(): value for name, value in (error.response_headers or {}).items()}
+            wait = headers.get("retry-after")
+            later = f"in {wait} s or more, the wait Graph asked for" if wait else "later"
+            return f"Microsoft Graph kept throttling the requests ({said}); run again {later}"
         return f"Microsoft Graph answered {said}"
     if isinstance(error, ClientAuthenticationError):
         first = str(error.message or error).strip().splitlines()[0]

@@ -26,6 +26,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mailflow.cutover import PHASES, skipped_phases
+
 ALLOW_VARIABLE = "MAILFLOW_ALLOW_DESTRUCTIVE"
 GUARD_NAME = "mailflow-change-guard"
 SHOWN = 20
@@ -54,12 +56,22 @@ def _moving(name: str, cutover_mx: list[str]) -> bool:
 
 
 def phase_moves(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-    """The ``<domain>/MX`` names of the domains whose cutover phase this run changes: their
-    configured phase is the explicit yes to moving their MX, and only in the run that applies it."""
+    """The ``<domain>/MX`` names of the domains whose cutover phase this run changes to one that
+    may follow the phase the last run applied (``cutover.skipped_phases``): their configured phase
+    is the explicit yes to moving their MX, only in the run that applies it, and not past a phase
+    that must come between. Where the last run had no phase for the domain, any phase is."""
     now: dict[str, str] = news.get("cutoverMx") or {}
     before = olds.get("cutoverMx")
     last: dict[str, str] = before if isinstance(before, dict) else {}
-    return [prefix for prefix, phase in now.items() if last.get(prefix) != phase]
+    moves = []
+    for prefix, phase in now.items():
+        previous = last.get(prefix)
+        if previous == phase:
+            continue
+        if previous in PHASES and phase in PHASES and skipped_phases(previous, phase):
+            continue
+        moves.append(prefix)
+    return moves
 
 
 def destructive_changes(olds: dict[str, Any], news: dict[str, Any]) -> tuple[list[str], list[str], float]:
@@ -123,8 +135,10 @@ def digest(props: dict[str, Any]) -> str:
 
 class GuardProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """The refusal names no property: the engine prints a property's whole value beside its
+        failure, every record resource of the stack for ``placements``."""
         reason = refusal(olds, news) if olds else None
-        return CheckResult(news, [CheckFailure("placements", reason)] if reason else [])
+        return CheckResult(news, [CheckFailure("", reason)] if reason else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=GUARD_NAME, outs={"digest": digest(props)})

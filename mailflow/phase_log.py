@@ -6,6 +6,7 @@ same phase again keeps its time, one that applies another phase takes the time o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,5 +54,8 @@ class PhaseLog(Resource):
 
     phases: pulumi.Output[dict[str, Any]]
 
-    def __init__(self, phases: dict[str, dict[str, str]]) -> None:
-        super().__init__(PhaseLogProvider(), LOG_NAME, {"phases": phases}, pulumi.ResourceOptions())
+    def __init__(self, phases: dict[str, dict[str, str]], records: Sequence[pulumi.Resource]) -> None:
+        """``records``: the record resources of the domains in cutover. The log waits for them,
+        so that a run whose record changes fail logs no new phase, nor its time."""
+        options = pulumi.ResourceOptions(depends_on=list(records))
+        super().__init__(PhaseLogProvider(), LOG_NAME, {"phases": phases}, options)

@@ -10,10 +10,16 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from mailflow.assigned import STRICT_REASON, assign, mx_microsoft_problems
-from mailflow.config import CutoverPhase, Domain, Topology, parse_domains, previous_domain
+from mailflow.assigned import (
+    STRICT_REASON,
+    assign,
+    awaits_verification,
+    mx_microsoft_problems,
+    verification_findings,
+)
+from mailflow.config import CutoverPhase, Domain, Topology, parse_domains, phase_problems, previous_domain
 from mailflow.connectors import ConnectorPlan, plan_connectors
-from mailflow.cutover import LOWERED_TTL, OLD_SIDE, CutoverState, phase_mx, policy_id
+from mailflow.cutover import LOWERED_TTL, OLD_SIDE, CutoverState, phase_mx, policy_id, untested_move_problems
 from mailflow.errors import ConfigError, Problem, quote
 from mailflow.groups import GROUPINGS, RecordGroup
 from mailflow.names import fqdn, too_long
@@ -28,6 +34,7 @@ from mailflow.records import (
     owner,
     sort_records,
     txt,
+    verification_records,
 )
 from mailflow.report_uris import report_host
 from mailflow.resolvers import Resolver, bundled_snapshot
@@ -109,6 +116,9 @@ class DomainPlan:
     """Where the topology sends mail: MX targets and SPF senders."""
     cutover: CutoverState | None = None
     """The domain's staged MX move, when config has one."""
+    awaits_verification: bool = False
+    """The tenant holds the domain unverified: its plan is the MS= record alone, and it has no
+    connectors until Microsoft assigns its MX host."""
 
     @cached_property
     def groups(self) -> tuple[RecordGroup, ...]:
@@ -237,7 +247,16 @@ def _extra_records(domain: Domain, path: str) -> tuple[dict[int, Record], list[P
         key = f"{path}.extraRecords[{index}]"
         reason = too_long(owner(domain.name, extra.relative_name))
         if reason is not None:
-            problems.append(Problem(f"{key}.name", f"names {reason}"))
+            problems.append(Problem(f"{key}.name", f"is too long with the domain: {reason}"))
+            continue
+        if extra.relative_name.split(".")[0] == MARKER_LABEL:
+            problems.append(
+                Problem(
+                    f"{key}.name",
+                    f"{quote(extra.name)} is a name under {MARKER_LABEL}, which mailflow keeps for the "
+                    f"ownership markers of the rfc2136 target ({MARKER_LABEL}.<name>): choose another",
+                )
+            )
             continue
         try:
             records[index] = extra_record(domain, extra)
@@ -272,6 +291,8 @@ def _name_length_problems(
     """Every name mailflow plans fits DNS: a domain name near 255 octets leaves no room for
     ``selector1._domainkey`` or ``_smtp._tls`` in front of it, nor, on the rfc2136 target, for the
     ownership marker in front of those."""
+    if not planned:
+        return []
     longest = max(planned, key=lambda record: len(record.name))
     reason = too_long(longest.name)
     if reason is None and target_kind == "rfc2136":
@@ -343,6 +364,8 @@ def plan_domain(
     in ``strict`` mode if a value Microsoft assigns had to be derived. A domain in cutover gets
     the records of its phase."""
     place = place or placement(domain, None)
+    if tenant is not None and awaits_verification(domain, tenant):
+        return _verification_plan(domain, path, tenant, str(tenant_label), place)
     if domain.cutover is None:
         return _plan_side(domain, path, counter, tenant, tenant_label, strict, place)
     problems: list[Problem] = []
@@ -359,6 +382,52 @@ def plan_domain(
     if problems:
         raise ConfigError(problems)
     return _cutover_plan(domain, path, counter, sides[0], sides[1])
+
+
+def _with_extras(
+    domain: Domain, path: str, planned: list[Record], place: Placement, problems: list[Problem]
+) -> tuple[Record, ...]:
+    """The planned records and the config's extra records, in zone order; what keeps them from
+    being published together goes to ``problems``."""
+    problems.extend(_name_length_problems(domain, path, planned, place.kind))
+    extras, extra_problems = _extra_records(domain, path)
+    problems.extend(extra_problems)
+    ordered = sort_records(domain.name, [*planned, *extras.values()])
+    if domain.extra_records:
+        problems.extend(_case_variants(domain, path, planned))
+        problems.extend(_repeated_extras(path, planned, extras))
+        problems.extend(_joined_txt(path, planned, extras))
+        problems.extend(_rrset_problems(path, ordered))
+    return ordered
+
+
+def _verification_plan(
+    domain: Domain, path: str, tenant: TenantDomain, tenant_label: str, place: Placement
+) -> DomainPlan:
+    """The plan of a domain the tenant has not verified: the MS= record that verifies it, and
+    the extra records config gives, which depend on nothing Microsoft assigns."""
+    problems, warnings = verification_findings(domain, path, tenant, tenant_label)
+    records = _with_extras(domain, path, verification_records(domain), place, problems)
+    if problems:
+        raise ConfigError(problems)
+    return DomainPlan(
+        domain.name,
+        domain.topology,
+        path,
+        records,
+        "",
+        LookupCount(0),
+        "",
+        None,
+        None,
+        tuple(warnings),
+        domain,
+        {},
+        tenant,
+        place,
+        domain.ttl,
+        awaits_verification=True,
+    )
 
 
 def _plan_side(
@@ -406,15 +475,7 @@ def _plan_side(
         *exchange_online_records(domain, assigned),
         *optional_records(domain, assigned.cnames),
     ]
-    problems.extend(_name_length_problems(domain, path, planned, place.kind))
-    extras, extra_problems = _extra_records(domain, path)
-    problems.extend(extra_problems)
-    ordered = sort_records(domain.name, [*planned, *extras.values()])
-    if domain.extra_records:
-        problems.extend(_case_variants(domain, path, planned))
-        problems.extend(_repeated_extras(path, planned, extras))
-        problems.extend(_joined_txt(path, planned, extras))
-        problems.extend(_rrset_problems(path, ordered))
+    ordered = _with_extras(domain, path, planned, place, problems)
     apex_mx = [str(r.data[1]).rstrip(".") for r in ordered if r.type == "MX" and r.name == fqdn(domain.name)]
     mx_problems, mx_warnings = mx_microsoft_problems(path, assigned.exo_mx, apex_mx, tenant)
     problems.extend(mx_problems)
@@ -461,6 +522,7 @@ def _cutover_plan(
     both = build_record((*before.routing.spf_terms, *after.routing.spf_terms), domain.spf.all)
     count = counter.count(both.terms)
     problems, warnings = _spf_problems(key, counter, both.text, count, both.terms, " of both paths")
+    problems.extend(untested_move_problems(cutover, old_mx, new_mx, key))
     if problems:
         raise ConfigError(problems)
     base = before if phase in OLD_SIDE else after
@@ -530,18 +592,20 @@ def _cutover_policy(
 
 
 @contextmanager
-def without_gc_pauses() -> Iterator[None]:
+def without_gc_pauses(freeze: bool = False) -> Iterator[None]:
     """For the entry points (the command line, the Pulumi program), around planning a stack.
     Planning allocates many small objects that live on and form no reference cycles; the
     cyclic collector would re-scan them again and again (a third of the time at 10,000 domains).
-    They are frozen afterwards so that the first collection does not scan them all at once either;
-    reference counting still frees them."""
+    With ``freeze``, for the processes mailflow owns, they are frozen afterwards so that the first
+    collection does not scan them all at once either (reference counting still frees them); a
+    caller's process gets its collector back as it was."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -587,6 +651,7 @@ def plan_stack(
         problems.append(Problem(f"{NAMESPACE}:domains", f"no domain has a cutover to plan at phase {phase}"))
     for path, domain in parsed:
         if phase is not None and domain.cutover is not None:
+            problems.extend(phase_problems(domain.cutover, path, phase))
             domain = domain.model_copy(update={"cutover": domain.cutover.model_copy(update={"phase": phase})})
         if settings is not None:
             problems.extend(check_target_keys(domain, path, settings))

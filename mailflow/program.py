@@ -4,6 +4,7 @@ a ``MailFlowDomain`` per domain, and the stack outputs ``mailflow:stackOutputs``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +86,14 @@ def stack_outputs(plan: StackPlan) -> dict[str, Any]:
     return exported
 
 
-def run() -> dict[str, Any]:
+def run(owned_process: bool = False) -> dict[str, Any]:
     """Register every domain's resources and export what ``mailflow:stackOutputs`` asks for, and
-    the cutover phases the stack applies (``cutover``), which it returns.
+    the cutover phases the stack applies (``cutover``), which it returns. ``owned_process``: the
+    process is mailflow's own and ends with the run, so the collector is tuned for it.
 
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
     try:
-        with without_gc_pauses():
+        with without_gc_pauses(freeze=owned_process):
             plan = plan_stack(with_files(config_values(), Path.cwd()))
         target = load_target(plan.settings, target_inputs(plan.settings))
     except ConfigError as error:
@@ -100,12 +102,14 @@ def run() -> dict[str, Any]:
         pulumi.log.warn(str(warning))
     settings = plan.settings
     guard = change_guard(plan, target)
+    # Per domain, what its records are registered as: the records, or the component holding them.
+    registered: dict[str, Sequence[pulumi.Resource]] = {}
     for domain in plan.domains:
         planned = PlannedDomain(domain, target, settings.resource_tree, settings.production, guard)
         if settings.resource_tree == "flat":
-            register_records(planned)
+            registered[domain.domain] = register_records(planned)
         else:
-            MailFlowDomain(domain.domain, planned)
+            registered[domain.domain] = [MailFlowDomain(domain.domain, planned)]
     exported = stack_outputs(plan)
     phases = {
         domain.domain: {
@@ -117,7 +121,9 @@ def run() -> dict[str, Any]:
         if domain.cutover
     }
     if phases:
-        exported["cutover"] = PhaseLog(phases).phases
+        # Depending on a component is depending on every resource under it.
+        records = [resource for domain in phases for resource in registered[domain]]
+        exported["cutover"] = PhaseLog(phases, records).phases
     for key, value in exported.items():
         pulumi.export(key, value)
     return exported
@@ -126,4 +132,4 @@ def run() -> dict[str, Any]:
 def main() -> None:
     """The stack program as Pulumi runs it (``__main__.py``), in a process of its own."""
     tune_gc_for_registration()
-    run()
+    run(owned_process=True)

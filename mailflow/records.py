@@ -26,6 +26,8 @@ from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, MxTarget
 _IN = dns.rdataclass.IN
 RECORD_TYPE_ORDER = ("MX", "TXT", "CNAME", "SRV", "A", "AAAA", "CAA")
 _TYPE_RANK = {rtype: rank for rank, rtype in enumerate(RECORD_TYPE_ORDER)}
+MAX_RDATA_OCTETS = 65535
+"""RFC 1035 §3.2.1: RDLENGTH is 16 bits."""
 MDM_CNAMES = {
     "enterpriseregistration": "enterpriseregistration.windows.net",
     "enterpriseenrollment": "enterpriseenrollment-s.manage.microsoft.com",
@@ -213,12 +215,18 @@ def tls_rpt_text(tls_rpt: TlsRpt) -> str:
     return f"v=TLSRPTv1; rua={','.join(tls_rpt.rua)}"
 
 
+def verification_records(domain: Domain) -> list[Record]:
+    """The MS= TXT record that proves to Microsoft 365 that the tenant holds the domain."""
+    verification = domain.exchange_online.verification
+    if not verification:
+        return []
+    return [txt(domain.name, "@", domain.ttl, verification, "verification", EXCHANGE_ONLINE_PART)]
+
+
 def exchange_online_records(domain: Domain, assigned: Assigned) -> list[Record]:
     """Ownership TXT, autodiscover and DKIM CNAMEs that Microsoft 365 asks for."""
-    zone, ttl, exo = domain.name, domain.ttl, domain.exchange_online
-    records: list[Record] = []
-    if exo.verification:
-        records.append(txt(zone, "@", ttl, exo.verification, "verification", EXCHANGE_ONLINE_PART))
+    zone, ttl = domain.name, domain.ttl
+    records = verification_records(domain)
     if assigned.autodiscover is not None:
         records.append(cname(zone, "autodiscover", ttl, assigned.autodiscover))
     records.extend(
@@ -268,6 +276,12 @@ def extra_record(domain: Domain, extra: ExtraRecord) -> Record:
                 "add its terms to spf.extra instead"
             )
         data = split_strings(text)
+        size = sum(len(string.encode()) + 1 for string in data)
+        if size > MAX_RDATA_OCTETS:
+            raise ValueError(
+                f"is {size} octets as TXT data; a DNS record holds at most {MAX_RDATA_OCTETS} "
+                "(RFC 1035 §3.2.1)"
+            )
     else:
         data = _value_fields(extra.type, extra.value, domain.name)
     slot = _extra_slot(extra.type, _presentation(extra.type, data))

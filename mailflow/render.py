@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
-from mailflow.cutover import phase_steps
+from mailflow.cutover import CutoverState, phase_steps
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan, StackPlan
 from mailflow.records import Record
 
 
 def plan_json(plan: StackPlan) -> str:
-    """One object per record value: ``{"name", "type", "ttl", "value"}``, in plan order."""
-    rows = [
-        {"name": record.name, "type": record.type, "ttl": record.ttl, "value": record.value}
-        for record in plan.records
-    ]
+    """One object per record value: ``{"name", "type", "ttl", "value"}``, in plan order. Those of
+    a domain in cutover also carry ``"cutover": {"phase", "from", "to", "next"}``, the phase the
+    records are of (``next`` null when what is left is to end the cutover)."""
+    rows: list[dict[str, Any]] = []
+    for domain in plan.domains:
+        state = domain.cutover
+        cutover = {"cutover": _move(state)} if state else {}
+        rows.extend(
+            {"name": record.name, "type": record.type, "ttl": record.ttl, "value": record.value, **cutover}
+            for record in domain.records
+        )
     return json.dumps(rows, indent=2) + "\n"
+
+
+def _move(state: CutoverState) -> dict[str, str | None]:
+    return {"phase": state.phase, "from": state.source, "to": state.destination, "next": state.next_phase}
 
 
 def zone_text(origin: str, records: Iterable[Record]) -> str:
@@ -46,7 +58,7 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
-def _cutover_lines(domain: DomainPlan) -> list[str]:
+def _cutover_lines(domain: DomainPlan, stackfile: str) -> list[str]:
     """The cutover's phase, and what goes with its ``pulumi up``."""
     state = domain.cutover
     if state is None:
@@ -54,21 +66,34 @@ def _cutover_lines(domain: DomainPlan) -> list[str]:
     following = state.next_phase or "end of the cutover"
     lines = [
         f"  cutover: {state.source} -> {state.destination}, phase {state.phase} (next: {following}; "
-        "`mailflow cutover status STACKFILE` says when)"
+        f"`mailflow cutover status {stackfile}` says when)"
     ]
-    before, after = phase_steps(state, state.phase, "STACKFILE")
+    before, after = phase_steps(state, state.phase, stackfile)
     lines.extend(f"    before pulumi up: {step}" for step in before)
     lines.extend(f"    after pulumi up: {step}" for step in after)
     return lines
 
 
-def plan_table(plan: StackPlan) -> str:
+def _record_rows(domain: DomainPlan) -> list[str]:
+    rows = [("NAME", "TYPE", "TTL", "VALUE")]
+    rows.extend((r.relative_name(), r.type, str(r.ttl), r.value) for r in domain.records)
+    return _table(rows)
+
+
+def plan_table(plan: StackPlan, stackfile: Path | str = "STACKFILE") -> str:
+    """``stackfile``: the stack file the cutover steps name (a placeholder where the plan was made
+    from config values rather than read from one)."""
     lines: list[str] = []
     for domain in plan.domains:
         lookups = f"{domain.spf_lookups.total}/10"
         if domain.spf_lookups.unresolved:
             lookups += " (some includes not counted offline)"
         lines.append(f"{domain.domain}  [{domain.topology}]")
+        if domain.awaits_verification:
+            lines.append("  awaiting verification in the tenant: its MS= record only")
+            lines.extend(f"  {row}" for row in _record_rows(domain))
+            lines.append("")
+            continue
         source = domain.sources.get("exoMxHost")
         lines.append(f"  Exchange Online MX host: {domain.exo_mx_host}" + (f" ({source})" if source else ""))
         lines.extend(
@@ -79,10 +104,8 @@ def plan_table(plan: StackPlan) -> str:
         if domain.relay_host:
             lines.append(f"  third party relays inbound mail to: {domain.relay_host}")
         lines.append(f"  SPF DNS lookups: {lookups}")
-        lines.extend(_cutover_lines(domain))
-        rows = [("NAME", "TYPE", "TTL", "VALUE")]
-        rows.extend((r.relative_name(), r.type, str(r.ttl), r.value) for r in domain.records)
-        lines.extend(f"  {row}" for row in _table(rows))
+        lines.extend(_cutover_lines(domain, str(stackfile)))
+        lines.extend(f"  {row}" for row in _record_rows(domain))
         if domain.mta_sts_policy:
             lines.append(f"  MTA-STS policy for https://mta-sts.{domain.domain}/.well-known/mta-sts.txt:")
             lines.extend(f"    {line}" for line in domain.mta_sts_policy.splitlines())

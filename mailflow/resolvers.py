@@ -48,6 +48,11 @@ class Resolver(Protocol):
         """Lookups inside the block raise ``BudgetExhausted`` once ``seconds`` have passed."""
         ...
 
+    def record_count(self, name: str, rtype: str) -> int | None:
+        """How many records of ``rtype`` (A, AAAA, MX) ``name`` holds; None when the resolver
+        cannot tell (a snapshot holds TXT records only)."""
+        ...
+
 
 class SnapshotResolver:
     """Answers from a JSON snapshot of published records (``mailflow/data/spf_snapshot.json``)."""
@@ -68,6 +73,9 @@ class SnapshotResolver:
 
     def within(self, seconds: float) -> AbstractContextManager[None]:
         return nullcontext()  # answers from memory take no time worth a budget
+
+    def record_count(self, name: str, rtype: str) -> int | None:
+        return None
 
 
 @cache
@@ -179,6 +187,9 @@ class LiveResolver:
         except dns.exception.DNSException as error:
             raise DnsFailure(name, _failure_reason(error)) from error
         return zone.to_text()
+
+    def record_count(self, name: str, rtype: str) -> int:
+        return len(self.query(name, rtype).rdatas)
 
     def txt(self, name: str) -> Sequence[str]:
         import dns.rdtypes.txtbase

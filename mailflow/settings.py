@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ import dns.name
 from pydantic import AfterValidator, Field, ValidationError
 
 from mailflow.config import Domain
-from mailflow.errors import Problem
+from mailflow.errors import Problem, quote
 from mailflow.fields import HostName, Model
 from mailflow.stackfile import Secret
 from mailflow.validation import NAMESPACE, format_loc, problem_message
@@ -59,6 +60,22 @@ def _key_name(value: str) -> str:
         return dns.name.from_text(value.strip()).to_text(omit_final_dot=True).lower()
     except dns.exception.DNSException as error:
         raise ValueError(f"'{value}' is not a valid TSIG key name ({error})") from None
+
+
+OWNER_ID_LENGTH = 100
+"""Room for the rfc2136 marker's other words in one TXT character-string (255 octets)."""
+_OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def _owner_id(value: str) -> str:
+    """The words of an ownership marker: no space, quote, comma or ``=``, which the zone-file
+    marker line and the rfc2136 marker's ``heritage=mailflow,owner=…`` text hold verbatim."""
+    if not _OWNER_ID.fullmatch(value) or len(value) > OWNER_ID_LENGTH:
+        raise ValueError(
+            f"{quote(value)} is not an owner id: letters, digits and . _ - / (starting with a letter "
+            f"or digit), at most {OWNER_ID_LENGTH} characters"
+        )
+    return value
 
 
 MARKER_LABEL = "_mailflow"
@@ -116,10 +133,16 @@ class StackSettings(Model):
     strict: bool = False
     """Refuse every value Microsoft assigns that is derived rather than read from the tenant or
     set in config (as ``--strict`` does on the command line)."""
+    owner_id: Annotated[str, AfterValidator(_owner_id)] | None = None
+    """What the ownership markers of zone files and rfc2136 record sets name this stack by, instead
+    of ``<organization>/<project>/<stack>``: unique to the install (two stacks with one owner id
+    are one owner). A change takes over, in one run, what carries the old id's marker."""
 
 
 _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
-_SETTINGS = frozenset({"production", "target", "resourceTree", "stackOutputs", "strict", "maxDeleteShare"})
+_SETTINGS = frozenset(
+    {"production", "target", "resourceTree", "stackOutputs", "strict", "maxDeleteShare", "ownerId"}
+)
 TSIG_SECRET = "tsigSecret"
 """The rfc2136 target's TSIG secret (base64), a Pulumi secret: ``mailflow:tsigSecret``."""
 _KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", TSIG_SECRET}

@@ -293,6 +293,16 @@ class _Evaluation:
         self.stopped = self.stopped or self.lookups > MAX_LOOKUPS
         return not self.stopped
 
+    def void(self) -> bool:
+        """Count a lookup that found nothing; past ``MAX_VOID_LOOKUPS``, stop and return False."""
+        self.voids += 1
+        if self.voids > MAX_VOID_LOOKUPS:
+            self.problems.append(
+                f"more than {MAX_VOID_LOOKUPS} lookups found nothing (RFC 7208 §4.6.4: permerror)"
+            )
+            self.stopped = True
+        return not self.stopped
+
     def mark(self) -> tuple[int, int, int]:
         """What changes when a nested record has a fault or an unknown part."""
         return (self.voids, len(self.problems), len(self.unresolved))
@@ -315,6 +325,8 @@ class LookupCounter:
     _answers: dict[str, Sequence[str] | UnknownName] = field(default_factory=dict, init=False, repr=False)
     """Each name is asked once: the same includes recur across the domains of a stack, and a
     name that failed (a server that never answers) would cost its timeout again per domain."""
+    _record_counts: dict[str, int | UnknownName | None] = field(default_factory=dict, init=False, repr=False)
+    """Host lookups of ``a`` and ``mx`` terms, as ``_answers`` keeps TXT answers."""
     _costs: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     """Lookups inside a name's record whose whole tree was counted without fault or unknown
     part: reading it again would give the same number (planning 10,000 domains reads
@@ -355,8 +367,10 @@ class LookupCounter:
                 return
             if term.include_target is not None:
                 self._follow("include", term.include_target, evaluation, chain)
-                if evaluation.stopped:
-                    return
+            elif term.mechanism in ("a", "mx"):
+                self._hosts(term, chain[-1] if chain else None, evaluation)
+            if evaluation.stopped:
+                return
         if redirect is not None and evaluation.spend(1) and "%" not in redirect:
             self._follow("redirect", redirect, evaluation, chain)
 
@@ -373,14 +387,8 @@ class LookupCounter:
         if isinstance(answer, UnknownName):
             evaluation.unresolved.append(str(answer))
             return
-        if not answer:
-            evaluation.voids += 1
-            if evaluation.voids > MAX_VOID_LOOKUPS:
-                evaluation.problems.append(
-                    f"more than {MAX_VOID_LOOKUPS} lookups found nothing (RFC 7208 §4.6.4: permerror)"
-                )
-                evaluation.stopped = True
-                return
+        if not answer and not evaluation.void():
+            return
         records = [record for record in answer if is_spf_record(record)]
         if len(records) != 1:
             evaluation.problems.append(
@@ -393,6 +401,44 @@ class LookupCounter:
         self._walk_record(records[0], name, evaluation, chain)
         if not evaluation.stopped and evaluation.mark() == before:
             self._costs[name] = evaluation.lookups - lookups
+
+    def _hosts(self, term: SpfTerm, current: str | None, evaluation: _Evaluation) -> None:
+        """What an ``a`` or ``mx`` term finds, where the resolver can tell (live DNS): nothing is
+        a void lookup, and more than ``MAX_LOOKUPS`` MX hosts a permerror (RFC 7208 §4.6.4)."""
+        spec = _CIDR_SUFFIX.match(term.argument.removeprefix(":"))
+        name = (spec.group("spec") if spec else "") or current
+        if not name or "%" in name:
+            return  # the domain being evaluated, unknown for a record not yet published, or a macro
+        kinds = ("MX",) if term.mechanism == "mx" else ("A", "AAAA")
+        try:
+            counts = [self._count(name.lower().rstrip("."), kind) for kind in kinds]
+        except UnknownName as error:
+            evaluation.unresolved.append(str(error))
+            return
+        if None in counts:
+            return
+        found = sum(count or 0 for count in counts)
+        if found == 0:
+            evaluation.void()
+        elif term.mechanism == "mx" and found > MAX_LOOKUPS:
+            evaluation.problems.append(
+                f"{term.text}: {name} has {found} MX records; more than {MAX_LOOKUPS} is a permerror "
+                "(RFC 7208 §4.6.4)"
+            )
+
+    def _count(self, name: str, rtype: str) -> int | None:
+        key = f"{rtype} {name}"
+        if key not in self._record_counts:
+            try:
+                self._record_counts[key] = self.resolver.record_count(name, rtype)
+            except BudgetExhausted:
+                raise  # not kept: the next count has a budget of its own
+            except UnknownName as error:
+                self._record_counts[key] = error
+        answer = self._record_counts[key]
+        if isinstance(answer, UnknownName):
+            raise answer
+        return answer
 
     def _txt(self, name: str) -> Sequence[str] | UnknownName:
         answer = self._answers.get(name)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml_rs
 
-from mailflow.errors import ConfigError, Problem
+from mailflow.errors import ConfigError, Problem, quote
 from mailflow.validation import NAMESPACE
 
 OBJECT_KEYS = frozenset({"domains", "target"})
@@ -157,13 +157,29 @@ def read_stack_file(path: Path, tenant: bool = True) -> dict[str, Any]:
     """The ``mailflow`` namespace of ``stacks/Pulumi.<stack>.yaml`` as Pulumi resolves it (over the
     project's ``Pulumi.yaml`` config) with the files it names read (the tenant file too, unless
     ``tenant`` is false); raise ``ConfigError`` if unreadable."""
+    return read_stack(path, tenant)[0]
+
+
+def read_stack(path: Path, tenant: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """``read_stack_file``'s values, and what they may lack: a stack file that imports Pulumi ESC
+    environments gets config from them, which only Pulumi Cloud can resolve."""
     document = read_yaml(path, str(path))
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise ConfigError([Problem(str(path), "is not a Pulumi stack file (no config: mapping)")])
     project = project_directory(path)
     name, project_config = project_settings(project)
     stack_config = namespace_values(document.get("config") or {}, name)
-    return with_files(decoded({**project_config, **stack_config}), project, tenant)
+    values = with_files(decoded({**project_config, **stack_config}), project, tenant)
+    environments = document.get("environment") or []
+    if not isinstance(environments, list):
+        environments = [environments]
+    notes = [
+        f"{path}: imports the Pulumi ESC environment {quote(str(environment))}, which mailflow cannot "
+        "read: config it holds is seen by `pulumi preview` and `up`, not here; keep the mailflow:* "
+        "keys in the stack file, or check the result with `pulumi preview`"
+        for environment in environments
+    ]
+    return values, notes
 
 
 def with_files(values: dict[str, Any], project: Path, tenant: bool = True) -> dict[str, Any]:

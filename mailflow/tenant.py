@@ -50,6 +50,10 @@ class GraphValues(Model):
     verified: bool
     supported_services: tuple[str, ...] = ()
     mx: TenantMx | None = None
+    """The MX host Exchange Online receives the domain's mail on: Graph's lowest preference, an
+    ``mx.microsoft`` host first among equals."""
+    other_mx: tuple[TenantMx, ...] | None = None
+    """Any further MX records Graph lists, which the plan does not publish."""
     spf: str | None = None
     cnames: dict[str, ServiceName] = Field(default_factory=dict)
     """Relative owner name (``autodiscover``) -> CNAME target, for the domain's Email and Intune
@@ -65,10 +69,16 @@ class DkimValues(Model):
     status: str | None = None
 
 
+class ExpectedMx(Model):
+    host: HostName
+    priority: Annotated[int | None, Field(ge=0, le=65535)] = None
+    """None when the export gave the host alone."""
+
+
 class DnssecValues(Model):
     status: str
     """``DnssecFeatureStatus``: Enabled or Disabled."""
-    expected_mx: TenantMx | None = None
+    expected_mx: ExpectedMx | None = None
     """The DNSSEC-capable MX (``ExpectedMxRecord``), under ``mx.microsoft``."""
 
 
@@ -119,6 +129,16 @@ def read_tenant_file(name: Any, project: Path) -> TenantFile:
     if not isinstance(name, str) or not name:
         raise ConfigError([Problem(TENANT_FILE_KEY, "must be the path of the tenant file (YAML or JSON)")])
     path = project_path(name, project)
+    if not path.exists():
+        raise ConfigError(
+            [
+                Problem(
+                    TENANT_FILE_KEY,
+                    f"{name} does not exist: write it with `mailflow tenant pull STACKFILE`, which reads "
+                    "the tenant through Microsoft Graph, and commit it beside the stack file",
+                )
+            ]
+        )
     return parse_tenant(read_yaml(path, f"{TENANT_FILE_KEY} ({path})"), name)
 
 

@@ -40,9 +40,17 @@ def problem_message(error: Mapping[str, Any]) -> str:
     if kind == "too_short":
         minimum = error["ctx"]["min_length"]
         return f"must list at least {minimum} {'entry' if minimum == 1 else 'entries'}"
+    if kind == "union_tag_not_found":
+        return f"needs {error['ctx']['discriminator'].strip(chr(39))} to tell which settings these are"
+    if kind == "union_tag_invalid":
+        return f"{quote(str(error['ctx']['tag']))} is not one of: {_tags(error)}"
     if kind == "string_pattern_mismatch":
         return f"{value} does not match the expected form {error['ctx']['pattern']}"
     return f"{error['msg']} (got {value})"
+
+
+def _tags(error: Mapping[str, Any]) -> str:
+    return str(error["ctx"].get("expected_tags", "")).replace("'", "")
 
 
 def problems_from(error: ValidationError, prefix: str) -> list[Problem]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,39 @@ from mailflow.plan import StackPlan, plan_stack
 from mailflow.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _loopback_only(address: Any) -> None:
+    """Refuse traffic to any address but loopback from the test process (servers the tests start
+    listen there; every other address, the example IPs in SPF data included, is out of bounds)."""
+    if isinstance(address, tuple) and address and isinstance(address[0], str):
+        try:
+            ip = ipaddress.ip_address(address[0].split("%")[0])
+        except ValueError:
+            return  # a host name: it is resolved, and checked, when connected to by address
+        if not ip.is_loopback and not (ip.version == 6 and ip.ipv4_mapped and ip.ipv4_mapped.is_loopback):
+            raise PermissionError(f"the tests send nothing beyond loopback, not to {address[0]}")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    for method in ("connect", "connect_ex"):
+        original = getattr(socket.socket, method)
+
+        def guarded(self: socket.socket, address: Any, _original: Any = original) -> Any:
+            _loopback_only(address)
+            return _original(self, address)
+
+        monkeypatch.setattr(socket.socket, method, guarded)
+    original_sendto = socket.socket.sendto
+
+    def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> Any:
+        _loopback_only(args[-1])
+        return original_sendto(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendto", guarded_sendto)
+
+
 SEED_STACK = ROOT / "stacks" / "Pulumi.local.yaml"
 EXAMPLES = ROOT / "examples"
 

@@ -16,7 +16,7 @@ from tenant_data import NEW_DKIM, NEW_DOMAIN_TENANT, NEW_MX, graph, new_domain, 
 from mailflow.cli import main
 from mailflow.errors import ConfigError
 from mailflow.plan import StackPlan, plan_stack
-from mailflow.render import plan_json
+from mailflow.render import plan_json, plan_table
 
 
 def rows(plan: StackPlan) -> list[tuple[str, str, str]]:
@@ -231,9 +231,16 @@ def test_the_priority_get_dnssecstatus_expects_is_checked() -> None:
     ]
 
 
+SEED_DKIM = {
+    "selector1": "selector1-contoso-com._domainkey.contoso.onmicrosoft.com",
+    "selector2": "selector2-contoso-com._domainkey.contoso.onmicrosoft.com",
+}
+
+
 def seed(**exchange_online: Any) -> dict[str, Any]:
     domain = copy.deepcopy(SEED_DOMAIN)
     del domain["exchangeOnline"]["autodiscover"]
+    domain["exchangeOnline"]["dkim"] = SEED_DKIM
     domain["exchangeOnline"].update(exchange_online)
     return domain
 
@@ -355,8 +362,23 @@ def test_a_domain_missing_from_the_tenant_file_is_named() -> None:
 def test_a_tenant_without_an_exchange_online_export_says_dkim_is_missing() -> None:
     tenant = {"cloud": "commercial", "graph": graph(NEW_MX)}
     assert warnings(plan_stack(with_tenant([new_domain()], {"new-domain.example": tenant}))) == [
-        "mailflow:domains[0].exchangeOnline.dkim: no DKIM targets: the tenant file holds no Exchange "
-        "Online export for new-domain.example; run `mailflow tenant script`, then `mailflow tenant pull --exo-json`"
+        "mailflow:domains[0].exchangeOnline.dkim: no DKIM CNAMEs are published: the tenant file holds no "
+        "Exchange Online export for new-domain.example, so Exchange Online cannot sign its mail with the "
+        "domain's own key; run `mailflow tenant script`, then `mailflow tenant pull --exo-json`, or set "
+        "selector1 and selector2 from Get-DkimSigningConfig"
+    ]
+
+
+def test_without_a_tenant_file_or_config_missing_dkim_is_a_warning() -> None:
+    domain = fabrikam(mxHost="fabrikam-com.mail.protection.outlook.com")
+    del domain["exchangeOnline"]["dkim"]
+    plan = plan_domains(domain)
+    assert [r.name for r in plan.records if "_domainkey" in r.name] == []
+    assert warnings(plan) == [
+        "mailflow:domains[0].exchangeOnline.dkim: no DKIM CNAMEs are published: there is no tenant file and "
+        "exchangeOnline.dkim is not set, so Exchange Online cannot sign its mail with the domain's own key; "
+        "run `mailflow tenant script`, then `mailflow tenant pull --exo-json`, or set selector1 and "
+        "selector2 from Get-DkimSigningConfig"
     ]
 
 
@@ -378,10 +400,23 @@ def test_dkim_not_yet_enabled_in_the_tenant_says_how_to_enable_it() -> None:
 def test_internationalised_names_are_not_derived() -> None:
     domain = fabrikam()
     domain["name"] = "bücher.de"
-    assert config_problems({"domains": [domain]})[0].startswith(
+    dkim, mx = config_problems({"domains": [domain]})
+    assert dkim.startswith(
+        "mailflow:domains[0].exchangeOnline.dkim.initialDomain: cannot be derived for 'xn--bcher-kva.de': "
+        "Microsoft assigns the DKIM token of a domain spelled with non-ASCII letters"
+    )
+    assert mx.startswith(
         "mailflow:domains[0].exchangeOnline.mxHost: cannot be derived for 'xn--bcher-kva.de': Microsoft assigns "
         "the MX host of a domain spelled with non-ASCII letters"
     )
+
+
+def test_every_value_that_cannot_be_derived_is_named_at_once() -> None:
+    domain = new_domain(dkim={"initialDomain": "contoso.onmicrosoft.com"})
+    assert [p.split(":")[1] for p in config_problems({"domains": [domain]})] == [
+        "domains[0].exchangeOnline.dkim.initialDomain",
+        "domains[0].exchangeOnline.mxHost",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -421,3 +456,69 @@ def test_tenant_is_not_a_setting_of_its_own() -> None:
 
     with pytest.raises(ConfigError, match="did you mean tenantFile"):
         with_files({"tenant": {}}, Path("."))
+
+
+def awaiting(**extra: Any) -> dict[str, Any]:
+    """What Graph gives of a domain added to the tenant and not yet verified: no MX, no records."""
+    unverified = graph(NEW_MX, verified=False, unavailable=["The domain has not been verified."], **extra)
+    del unverified["mx"], unverified["spf"]
+    unverified["cnames"] = {}
+    return {"cloud": "commercial", "graph": unverified}
+
+
+def test_a_domain_awaiting_verification_publishes_its_ms_record_alone() -> None:
+    domain = new_domain()
+    domain["extraRecords"] = [{"name": "www", "type": "CNAME", "value": "web.example.net."}]
+    for strict in (False, True):
+        plan = plan_stack(with_tenant([domain], {"new-domain.example": awaiting()}), strict=strict)
+        assert rows(plan) == [
+            ("new-domain.example.", "TXT", '"MS=ms20260701"'),
+            ("www.new-domain.example.", "CNAME", "web.example.net."),
+        ]
+        assert plan.domains[0].awaits_verification
+        assert [w.split(": ", 1)[1].split(":")[0] for w in warnings(plan)] == [
+            "new-domain.example is not verified in the tenant",
+            "only the MS= record is planned until Microsoft assigns the domain's MX host, which it does on "
+            "verification",
+        ]
+        assert plan.connectors.tenants == ()
+
+
+def test_a_domain_awaiting_verification_needs_its_ms_value_and_no_cutover() -> None:
+    domain = new_domain()
+    del domain["exchangeOnline"]["verification"]
+    domain["cutover"] = {
+        "from": {"exoMxHost": "new-domain-example.mail.protection.outlook.com"},
+        "phase": "prepare",
+    }
+    problems = config_problems(with_tenant([domain], {"new-domain.example": awaiting()}))
+    assert [p.split(": ")[0] for p in problems] == [
+        "mailflow:domains[0].cutover",
+        "mailflow:domains[0].exchangeOnline.verification",
+    ]
+    assert "copy the value from the domain's page in the Microsoft 365 admin center" in problems[1]
+
+
+def test_a_domain_awaiting_verification_with_its_mx_host_in_config_is_planned_whole() -> None:
+    plan = plan_stack(with_tenant([new_domain(mxHost=NEW_MX)], {"new-domain.example": awaiting()}))
+    assert not plan.domains[0].awaits_verification
+    assert ("new-domain.example.", "MX", f"0 {NEW_MX}.") in rows(plan)
+
+
+def test_the_table_says_a_domain_awaits_verification() -> None:
+    plan = plan_stack(with_tenant([new_domain()], {"new-domain.example": awaiting()}))
+    table = plan_table(plan)
+    assert "awaiting verification in the tenant: its MS= record only" in table
+    assert "Exchange Online MX host" not in table
+
+
+def test_a_second_mx_host_graph_lists_is_named_not_published() -> None:
+    legacy = "new-domain-example.mail.protection.outlook.com"
+    tenant = {**NEW_DOMAIN_TENANT, "graph": graph(NEW_MX, otherMx=[{"host": legacy, "priority": 0}])}
+    plan = plan_stack(with_tenant([new_domain()], {"new-domain.example": tenant}))
+    assert [r for r in rows(plan) if r[1] == "MX"] == [("new-domain.example.", "MX", f"0 {NEW_MX}.")]
+    assert warnings(plan) == [
+        "mailflow:domains[0].exchangeOnline.mxHost: Microsoft Graph lists more MX hosts than one for "
+        f"new-domain.example: {NEW_MX} (0) is published, not {legacy} (0); Exchange Online receives on one "
+        "host, so pull the tenant again once Microsoft's change of the domain's MX has settled"
+    ]

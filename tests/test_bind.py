@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import dns.update
 import pytest
 import spf as pyspf
 from bind_server import KEY_NAME, NEXT_KEY_NAME, BindServer
-from pulumi_project import Project, make_project
+from pulumi_project import Project, diagnostics, make_project
 
 from mailflow.plan import plan_stack
 from mailflow.stackfile import read_stack_file
@@ -351,6 +353,26 @@ def test_switching_the_resource_tree_moves_record_sets_in_state_without_touching
     assert {zone: bind.query(zone, "SOA") for zone in serials} == serials
 
 
+def mx_during_up(project: Project, *servers: BindServer) -> list[set[str]]:
+    """Run `pulumi up`, asking the servers for contoso.com's MX every 20 ms while it runs: what
+    they answered together each time."""
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--stack", "local", "--non-interactive"],
+        cwd=project.directory,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    answers = []
+    while up.poll() is None:
+        answers.append(set().union(*(server.query("contoso.com.", "MX") for server in servers)))
+        time.sleep(0.02)
+    output = up.communicate()[0]
+    assert up.returncode == 0, output
+    return answers
+
+
 def rotate_key(project: Project, key_name: str, algorithm: str, secret: str) -> None:
     config = project.config()
     target = {**config["mailflow:target"], "keyName": key_name, "keyAlgorithm": algorithm}
@@ -380,20 +402,7 @@ def test_rotating_a_production_stack_to_the_right_key_never_leaves_the_zone_with
 ) -> None:
     expected = planned(project)
     rotate_key(project, NEXT_KEY_NAME, "hmac-sha512", bind.next_secret)
-    up = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--stack", "local", "--non-interactive"],
-        cwd=project.directory,
-        env=project.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    answers = []
-    while up.poll() is None:
-        answers.append(bind.query("contoso.com.", "MX"))
-        time.sleep(0.02)
-    output = up.communicate()[0]
-    assert up.returncode == 0, output
+    answers = mx_during_up(project, bind)
     assert answers and all(answer == expected[("contoso.com.", "MX")] for answer in answers)
     assert served(bind, expected) == expected
     assert {r["outputs"]["keyName"] for r in project.resources() if "keyName" in r.get("outputs", {})} == {
@@ -450,6 +459,20 @@ def test_a_record_set_published_by_hand_is_taken_only_when_adopted_and_then_kept
     assert bind.query("fabrikam.com.", "TXT") == set(), removal.stdout  # what it created is gone
 
 
+UPDATE_LOGGED = re.compile(
+    r"^(\S+ \S+) .*updating zone '[^']+': (adding an RR|deleting rrset) at '([^']+)' (\S+)", re.MULTILINE
+)
+
+
+def updates(server: BindServer) -> list[tuple[datetime, str, str]]:
+    """(when, what, "<name> <type>") of each change the server logged applying an update."""
+    log = (server.directory / "named.log").read_text()
+    return [
+        (datetime.strptime(when, "%d-%b-%Y %H:%M:%S.%f"), what, f"{name}. {rtype}")
+        for when, what, name, rtype in UPDATE_LOGGED.findall(log)
+    ]
+
+
 def test_moving_to_another_server_writes_there_before_deleting_here(
     project: Project, bind: BindServer, tmp_path: Path
 ) -> None:
@@ -459,9 +482,51 @@ def test_moving_to_another_server_writes_there_before_deleting_here(
     try:
         config = project.config()
         project.write_config({**config, "mailflow:target": {**config["mailflow:target"], "port": other.port}})
-        project.pulumi("up", "--yes")
+        answers = mx_during_up(project, bind, other)
+        assert answers and all(answer == expected[("contoso.com.", "MX")] for answer in answers)
         assert served(other, expected) == expected
         assert all(bind.query(*key) == set() for key in expected)
+        # Each record set was added at the new server before (or within the same millisecond as)
+        # it was deleted at the old one, as the two servers logged the updates.
+        added = {key: when for when, what, key in reversed(updates(other)) if what == "adding an RR"}
+        deleted = {key: when for when, what, key in updates(bind) if what == "deleting rrset"}
+        record_sets = {f"{name} {rtype}" for name, rtype in expected}
+        assert record_sets <= added.keys()
+        assert all(added[key] <= deleted[key] for key in record_sets)
         project.pulumi("up", "--yes", "--expect-no-changes")
     finally:
         other.stop()
+
+
+def test_the_guard_refuses_an_up_that_deletes_mx_and_spf_until_allowed(
+    project: Project, bind: BindServer
+) -> None:
+    domains = add_fabrikam(project)
+    project.pulumi("up", "--yes")
+    fabrikam = {key: values for key, values in served(bind, planned(project)).items() if "fabrikam" in key[0]}
+    assert fabrikam[("fabrikam.com.", "MX")]
+    project.set_domains(domains[:1])
+    for command in (("preview",), ("up", "--yes")):
+        result = project.pulumi(*command, check=False)
+        assert result.returncode != 0
+        (refused,) = [e for e in diagnostics(result.stdout)[0] if "mailflow-change-guard" in e]
+        assert "mailflow refuses this run: it deletes or moves 2 MX/SPF record resource(s)" in refused
+        assert "fabrikam.com/MX" in refused and "fabrikam.com/TXT" in refused
+        assert "Nothing was changed." in refused
+    assert served(bind, fabrikam) == fabrikam
+    project.pulumi("up", "--yes", allow_destructive=True)
+    assert all(bind.query(*key) == set() for key in fabrikam)
+    assert bind.query("contoso.com.", "MX")
+
+
+def test_an_owner_id_set_on_a_running_stack_moves_its_markers_and_keeps_every_record_set(
+    project: Project, bind: BindServer
+) -> None:
+    expected = planned(project)
+    project.write_config({**project.config(), "mailflow:ownerId": "site-a/mailflow/local"})
+    project.pulumi("up", "--yes")
+    assert served(bind, expected) == expected
+    assert bind.query("_mailflow.contoso.com.", "TXT") == {
+        f'"heritage=mailflow,owner=site-a/mailflow/local,type={rtype}"' for rtype in ("MX", "TXT")
+    }
+    project.pulumi("up", "--yes", "--expect-no-changes")

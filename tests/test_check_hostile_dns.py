@@ -5,6 +5,7 @@ the SPF walk asks a bounded number of queries, and bad arguments exit 4."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -383,3 +384,72 @@ def test_a_nameserver_host_name_is_resolved_once_to_its_addresses(text: str, por
     nameserver = _nameserver(text)
     assert nameserver.port == port
     assert "127.0.0.1" in nameserver.addresses or "::1" in nameserver.addresses
+
+
+def test_a_and_mx_terms_that_find_nothing_are_void_lookups(scene: Scene) -> None:
+    """RFC 7208 §4.6.4: an ``a`` or ``mx`` term whose name has no records counts as a void lookup,
+    so three of them make the published record a permerror."""
+    publish_spf(scene.zone, "v=spf1 a:nx1.example.net mx:nx2.example.net a:nx3.example.net -all")
+    code, report = scene.check_json()
+    assert code == 1
+    assert "more than 2 lookups found nothing (RFC 7208 §4.6.4: permerror)" in [
+        f[1] for f in findings(report)
+    ]
+
+
+def test_an_mx_term_with_more_than_ten_hosts_is_a_permerror(scene: Scene) -> None:
+    scene.zone.add("big.example.net.", "MX", *(f"{i} mx{i}.example.net." for i in range(11)))
+    scene.zone.add("mail.example.net.", "A", "127.0.0.2")
+    publish_spf(scene.zone, "v=spf1 a:mail.example.net mx:big.example.net -all")
+    code, report = scene.check_json()
+    assert code == 1
+    assert (
+        "mx:big.example.net: big.example.net has 11 MX records; more than 10 is a permerror (RFC 7208 §4.6.4)"
+    ) in [f[1] for f in findings(report)]
+
+
+def test_a_and_mx_terms_that_find_hosts_cost_one_lookup_each(scene: Scene) -> None:
+    scene.zone.add("mail.example.net.", "A", "127.0.0.2")
+    scene.zone.add("six.example.net.", "AAAA", "::1")
+    scene.zone.add("mx.example.net.", "MX", "10 mail.example.net.")
+    publish_spf(scene.zone, "v=spf1 a:mail.example.net a:six.example.net mx:mx.example.net -all")
+    _, output = scene.check()
+    assert "live SPF lookups: 3/10" in output
+    assert "permerror" not in output
+
+
+def test_plan_live_spf_asks_dns_for_at_most_its_budget(
+    scene_of: Callable[[dict[str, Any]], Scene], seed_domain: dict[str, Any]
+) -> None:
+    """Four domains whose includes never answer: each would cost its timeout per name; the budget
+    bounds the whole run, and what is left unasked is named, not waited for."""
+    domains = []
+    for n in range(4):
+        domain = {**seed_domain, "name": f"d{n}.contoso.com"}
+        domain["spf"] = {"extra": [f"include:hang{n}{i}.example.net" for i in range(3)]}
+        domain["exchangeOnline"] = {
+            **seed_domain["exchangeOnline"],
+            "mxHost": f"d{n}-contoso-com.mail.protection.outlook.com",
+        }
+        domains.append(domain)
+    scene = scene_of(domains[0])
+    scene.stack.write_text(json.dumps({"config": {"mailflow:domains": domains}}))
+    scene.zone.generators.append(lambda name, rtype: SILENT if name.endswith(".example.net.") else None)
+    started = time.monotonic()
+    code, output = scene.run("plan", "--live-spf", "--timeout", "1", "--budget", "2")
+    assert time.monotonic() - started < 6
+    assert code == 0
+    assert "not queried: time budget exhausted" in output
+
+
+def test_plan_budget_needs_live_spf(scene: Scene) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["plan", str(scene.stack), "--budget", "5"])
+    assert stopped.value.code == 4
+
+
+def test_an_escape_sequence_in_live_dns_is_shown_as_text(scene: Scene) -> None:
+    publish_spf(scene.zone, "v=spf1 \x1b[31mred -all")
+    _, output = scene.check()
+    assert "\x1b" not in output
+    assert "\\x1b[31mred" in output

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tenant_data import NEW_DOMAIN_TENANT, graph, new_domain, with_tenant
 
-from mailflow.check import Finding, tenant_findings
+from mailflow.check import CheckReport, DomainReport, Finding, report_table, tenant_findings
 from mailflow.cli import main
 from mailflow.plan import plan_stack
 
@@ -31,10 +31,48 @@ def test_an_expected_record_the_stack_does_not_publish_is_drift() -> None:
             "autodiscover.new-domain.example.",
             "CNAME",
             "tenant expects, stack does not publish",
-            "autodiscover.outlook.com.",
-            "",
+            tenant="autodiscover.outlook.com.",
         )
     ]
+
+
+def test_device_management_cnames_the_tenant_lists_are_drift_when_not_published() -> None:
+    intune = {
+        **NEW_DOMAIN_TENANT,
+        "graph": graph(
+            "newdomain-example02b.o-v1.mx.microsoft",
+            supportedServices=["Email", "Intune"],
+            cnames={
+                "autodiscover": "autodiscover.outlook.com",
+                "enterpriseenrollment": "enterpriseenrollment-s.manage.microsoft.com",
+                "enterpriseregistration": "enterpriseregistration.windows.net",
+            },
+        ),
+    }
+    found = findings(new_domain(), intune)
+    assert [(f.name, f.tenant) for f in found] == [
+        ("enterpriseenrollment.new-domain.example.", "enterpriseenrollment-s.manage.microsoft.com."),
+        ("enterpriseregistration.new-domain.example.", "enterpriseregistration.windows.net."),
+    ]
+    domain = new_domain()
+    domain["mdm"] = True
+    assert findings(domain, intune) == []
+
+
+def test_the_table_labels_the_tenants_value_as_the_tenants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = CheckReport(
+        (
+            DomainReport(
+                "new-domain.example",
+                None,
+                tuple(findings(new_domain(autodiscover=False), NEW_DOMAIN_TENANT)),
+            ),
+        )
+    )
+    assert "tenant autodiscover.outlook.com." in report_table(report)
+    assert "planned autodiscover" not in report_table(report)
 
 
 def test_hybrid_autodiscover_on_premises_is_not_drift() -> None:

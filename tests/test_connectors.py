@@ -159,6 +159,9 @@ def all_topologies() -> dict[str, Any]:
         for domain in example_values(name)["domains"]
     ]
     domains[1]["thirdParty"]["connectorIps"] = ["192.0.2.0/24"]
+    # Routed through Mimecast, every domain's mail would leave by it (a tenant has one route).
+    del domains[1]["thirdParty"]["outboundSmartHosts"]
+    domains[1]["thirdParty"]["sendsOutbound"] = False
     domains[4]["name"] = "contoso.net"
     domains[4]["onPremises"]["smartHost"] = "mail.contoso.net"
     return {"domains": domains}
@@ -167,7 +170,7 @@ def all_topologies() -> dict[str, Any]:
 def test_every_new_is_guarded_by_its_get_and_set_takes_the_same_values() -> None:
     lines = script(all_topologies()).splitlines()
     news = [index for index, line in enumerate(lines) if line.lstrip().startswith("New-")]
-    assert len(news) == 6
+    assert len(news) == 7
     for index in news:
         new = re.fullmatch(r"( *)New-(\w+) -Name ('[^']*') (.*)", lines[index])
         assert new is not None
@@ -188,15 +191,14 @@ def test_one_script_holds_each_domains_connectors_in_config_order() -> None:
     plan = plan_stack(all_topologies()).connectors
     assert [(c.domains, c.name) for c in plan.connectors] == [
         (("tailspintoys.com",), "mailflow from Mimecast (Europe)"),
+        (("wingtiptoys.com",), "mailflow to on-premises"),
         (("wingtiptoys.com",), "mailflow from on-premises"),
-        (("adatum.com",), "mailflow to on-premises"),
+        (("adatum.com",), "mailflow to on-premises (adatum.com)"),
         (("adatum.com",), "mailflow from on-premises (adatum.com)"),
         (("contoso.net",), "mailflow to on-premises (contoso.net)"),
         (("contoso.net",), "mailflow from on-premises (contoso.net)"),
     ]
     assert [w.path for w in plan.warnings] == [
-        "mailflow:domains[1].thirdParty.outboundSmartHosts",
-        "mailflow:domains[2].onPremises.smartHost",
         "mailflow:domains[2].onPremises.ips[1]",
         "mailflow:domains[4].thirdParty.connectorIps",
         "mailflow:domains[4].thirdParty.outboundSmartHosts",
@@ -292,9 +294,7 @@ def test_spf_disagreement_is_not_checked_when_spf_does_not_publish_the_service(
 def test_spf_disagreement_is_not_checked_against_vendor_includes() -> None:
     values = example_values("third-party-front")
     values["domains"][0]["thirdParty"]["connectorIps"] = ["192.0.2.0/24"]
-    assert connector_warnings(values) == [
-        NO_OUTBOUND_ROUTE.replace("Example filtering service", "Mimecast (Europe)")
-    ]
+    assert connector_warnings(values) == []
 
 
 def test_ipv6_spf_terms_are_left_out_of_the_partner_connector(seed_domain: dict[str, Any]) -> None:
@@ -419,7 +419,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         "outbound relays with the service out of SPF",
         {"thirdParty": {"outboundSmartHosts": ["out.filter.example.net"], "sendsOutbound": False}},
         "mailflow:domains[0].thirdParty.sendsOutbound: is false, but outboundSmartHosts routes outbound "
-        "mail through Example filtering service: SPF must authorise the servers mail leaves from",
+        "mail through Example filtering service: SPF must authorise the servers mail leaves from; set it to true",
     ),
     (
         "outbound relays with centralized transport",
@@ -527,7 +527,7 @@ def test_two_services_routing_all_outbound_mail_of_one_tenant_are_refused(
     assert problems == [
         "mailflow:domains[0].exchangeOnline.tenant: tenant 'default' would send all its outbound mail through "
         "each of mailflow to Example filtering service, mailflow to Another service; route its domains "
-        "through one service"
+        "through one path"
     ]
     second["exchangeOnline"]["tenant"] = "fabrikam"
     assert len(plan_stack({"domains": [first, second]}).connectors.tenants) == 2
@@ -554,4 +554,110 @@ def test_directory_sync_is_for_hybrid_topologies() -> None:
     values["domains"][0]["exchangeOnline"]["directorySync"] = True
     assert connector_problems(values) == [
         "mailflow:domains[0].exchangeOnline.directorySync: is for the hybrid topologies, not exchange-online"
+    ]
+
+
+FABRIKAM_ONLINE = {
+    "name": "fabrikam.com",
+    "topology": "exchange-online",
+    "exchangeOnline": {"mxHost": "fabrikam-com.mail.protection.outlook.com"},
+}
+
+
+def test_the_tenants_route_through_a_service_is_checked_against_every_domains_spf(
+    seed_domain: dict[str, Any],
+) -> None:
+    """A Partner outbound connector takes every domain's internet mail, not just its own."""
+    routed = vendor_outbound(with_hosts(seed_domain))
+    assert connector_warnings({"domains": [routed, copy.deepcopy(FABRIKAM_ONLINE)]}) == [
+        "mailflow:domains[1].spf: fabrikam.com's outbound mail leaves through mailflow to Example filtering "
+        "service, the tenant's route for all internet mail, but its SPF does not authorise ip4:10.10.10.1: "
+        "receivers that check SPF fail it; add them to spf.extra, or give the domain a tenant of its own "
+        "(exchangeOnline.tenant)"
+    ]
+    covered = {**copy.deepcopy(FABRIKAM_ONLINE), "spf": {"extra": ["ip4:10.10.10.1"]}}
+    assert connector_warnings({"domains": [routed, covered]}) == []
+    apart = copy.deepcopy(FABRIKAM_ONLINE)
+    apart["exchangeOnline"]["tenant"] = "fabrikam"
+    assert connector_warnings({"domains": [routed, apart]}) == []
+
+
+def centralized(domain: dict[str, Any]) -> dict[str, Any]:
+    """Outbound mail of the whole tenant through on-premises (centralized mail transport)."""
+    hybrid = with_hosts(domain)
+    hybrid["exchangeOnline"]["centralizedMailTransport"] = True
+    hybrid["thirdParty"].update(sendsOutbound=False, enhancedFiltering=False)
+    return hybrid
+
+
+def test_centralized_transport_routes_every_domain_of_the_tenant_on_premises(
+    seed_domain: dict[str, Any],
+) -> None:
+    hybrid = centralized(seed_domain)
+    (warning,) = connector_warnings({"domains": [hybrid, copy.deepcopy(FABRIKAM_ONLINE)]})
+    assert warning.startswith(
+        "mailflow:domains[1].spf: fabrikam.com's outbound mail leaves through mailflow to on-premises"
+    )
+    assert "does not authorise ip4:131.107.21.231" in warning
+
+
+def test_centralized_transport_beside_a_route_through_a_service_is_refused(
+    seed_domain: dict[str, Any],
+) -> None:
+    hybrid = centralized(seed_domain)
+    routed = vendor_outbound(with_hosts(copy.deepcopy(SEED_DOMAIN)))
+    routed["name"] = "fabrikam.com"
+    (problem,) = connector_problems({"domains": [hybrid, routed]})
+    assert "would send all its outbound mail through each of mailflow to on-premises" in problem
+
+
+def test_enhanced_filtering_asked_of_the_wizards_connector_is_a_step_not_dropped() -> None:
+    domain = example_values("hybrid-onprem-front")["domains"][0]
+    domain["onPremises"].update(
+        hybridWizard=True, enhancedFiltering=True, enhancedFilteringUsers=["pilot@contoso.com"]
+    )
+    warnings = connector_warnings({"domains": [domain]})
+    assert [w for w in warnings if "Hybrid Configuration Wizard" in w] == [
+        "mailflow:domains[0].onPremises.enhancedFiltering: is not set by the script: with "
+        "onPremises.hybridWizard the inbound connector from on-premises is the Hybrid Configuration "
+        'Wizard\'s ("Inbound from <id>"); turn Enhanced Filtering on there: Set-InboundConnector -Identity '
+        "<its name> -EFSkipLastIP $true -EFUsers <the pilot's addresses>"
+    ]
+
+
+def test_tenant_names_that_differ_only_in_case_are_refused() -> None:
+    values = two_tenants()
+    values["domains"][3]["exchangeOnline"]["tenant"] = "Adatum"
+    assert connector_problems(values) == [
+        "mailflow:domains[3].exchangeOnline.tenant: 'Adatum' differs from 'adatum' (mailflow:domains[2]) only "
+        "in case, and the script's -Tenant matches both: spell the tenant one way"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "says"),
+    [
+        (
+            "outboundSmartHosts",
+            ["OUT.filter.example.net.", "out.filter.example.net"],
+            "lists 'out.filter.example.net' twice (entries 0 and 1)",
+        ),
+        (
+            "connectorIps",
+            ["192.0.2.1", "203.0.113.0/24", "192.0.2.1"],
+            "lists '192.0.2.1' twice (entries 0 and 2)",
+        ),
+        (
+            "enhancedFilteringUsers",
+            ["pilot@contoso.com", "Pilot@Contoso.com"],
+            "lists 'Pilot@contoso.com' twice (entries 0 and 1)",
+        ),
+    ],
+)
+def test_a_connector_value_listed_twice_is_refused(
+    seed_domain: dict[str, Any], key: str, values: list[str], says: str
+) -> None:
+    seed_domain["thirdParty"][key] = values
+    assert config_problems({"domains": [with_hosts(seed_domain)]}) == [
+        f"mailflow:domains[0].thirdParty.{key}: {says}"
     ]

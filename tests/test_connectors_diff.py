@@ -17,7 +17,7 @@ from powershell_syntax import commands, powershell_tree
 
 import mailflow.live_connectors
 from mailflow.cli import main
-from mailflow.connector_diff import Finding, diff_tenant, planned_tenant
+from mailflow.connector_diff import Finding, diff_tenant, planned_tenant, report_table
 from mailflow.connectors import ConnectorType, Parameter, TenantConnectors
 from mailflow.errors import ConfigError
 from mailflow.live_connectors import (
@@ -264,9 +264,10 @@ def test_the_recorded_export_has_the_shape_the_script_writes() -> None:
 
 
 def test_the_recorded_export_shows_its_deliberate_drift(capsys: pytest.CaptureFixture[str]) -> None:
-    """The seed stack against the recorded tenant: the service's IP changed by hand, a connector of
-    the per-domain names mailflow used before, contoso.com accepted as InternalRelay, and the
-    Hybrid Configuration Wizard's pair of connectors beside mailflow's from on-premises."""
+    """The seed stack against the recorded tenant: the service's IP changed by hand, Enhanced
+    Filtering left in test mode, a connector of the per-domain names mailflow used before,
+    contoso.com accepted as InternalRelay, and the Hybrid Configuration Wizard's pair of
+    connectors beside mailflow's from on-premises."""
     assert main(["connectors", "diff", str(SEED_STACK), str(RECORDED), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "drift"
@@ -282,6 +283,15 @@ def test_the_recorded_export_shows_its_deliberate_drift(capsys: pytest.CaptureFi
         "SenderIPAddresses",
         ["10.10.10.1"],
         ["10.10.10.2"],
+    ) in findings
+    assert (
+        "drift",
+        "set outside",
+        "InboundConnector",
+        "mailflow from Example filtering service",
+        "EFTestMode",
+        False,
+        True,
     ) in findings
     assert (
         "drift",
@@ -685,3 +695,38 @@ def test_diff_without_its_export_is_a_usage_error(capsys: pytest.CaptureFixture[
         main(["connectors", "diff", str(SEED_STACK)])
     assert exited.value.code == 4
     assert "LIVE.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("direction", "pick", "flag"),
+    [
+        ("outboundConnectors", lambda entry: True, "IsTransportRuleScoped"),
+        ("outboundConnectors", lambda entry: True, "TestMode"),
+        ("outboundConnectors", lambda entry: True, "AllAcceptedDomains"),
+        ("inboundConnectors", lambda entry: True, "TreatMessagesAsInternal"),
+        ("inboundConnectors", lambda entry: entry.get("EFSkipLastIP") is True, "EFTestMode"),
+        (
+            "inboundConnectors",
+            lambda entry: entry.get("RestrictDomainsToCertificate") is True,
+            "RestrictDomainsToIPAddresses",
+        ),
+    ],
+)
+def test_a_flag_the_plan_leaves_false_set_in_the_tenant_is_found(
+    tmp_path: Path,
+    seed_tenant: TenantConnectors,
+    in_sync: dict[str, Any],
+    direction: str,
+    pick: Any,
+    flag: str,
+) -> None:
+    """Settings the plan does not write, but which change where mail goes or how it is checked."""
+    connector = next(entry for entry in in_sync[direction] if pick(entry))
+    connector[flag] = True
+    noun = "InboundConnector" if direction == "inboundConnectors" else "OutboundConnector"
+    diff = diff_tenant(seed_tenant, read_back(tmp_path, in_sync))
+    assert changes(diff.findings) == [("set outside", noun, connector["Name"], flag)]
+    assert (
+        f"{flag}: live true, which the plan leaves false: Set-{noun} -Identity '{connector['Name']}' -{flag} $false"
+        in (report_table(diff))
+    )

@@ -22,10 +22,18 @@ from tenant_data import NEW_MX as TENANT_MX
 
 from mailflow.cli import main
 from mailflow.connectors import Connector, render_script
-from mailflow.cutover import PHASES, next_phase, phase_mx, phase_steps, policy_id
+from mailflow.cutover import (
+    PHASES,
+    closing_steps,
+    next_phase,
+    phase_mx,
+    phase_steps,
+    policy_id,
+    skipped_phases,
+)
 from mailflow.errors import ConfigError
-from mailflow.guard import destructive_changes, refusal
-from mailflow.phase_log import APPLIED_AT, PhaseLogProvider, stamped
+from mailflow.guard import destructive_changes, phase_moves, refusal
+from mailflow.phase_log import APPLIED_AT, LOG_NAME, PhaseLogProvider, stamped
 from mailflow.plan import DomainPlan, StackPlan, plan_stack
 from mailflow.resolvers import bundled_snapshot
 from mailflow.spf import split_strings
@@ -54,15 +62,30 @@ def from_exchange_online(phase: str) -> dict[str, Any]:
     return domain
 
 
-def from_protection_host(phase: str) -> dict[str, Any]:
-    """An exchange-online domain moving from its mail.protection.outlook.com host to mx.microsoft."""
+LEGACY_HOST = "contoso-com.mail.protection.outlook.com"
+MX_MICROSOFT_HOST = "contoso-com.p-v1.mx.microsoft"
+
+
+def exo_host_move(phase: str, old: str, new: str) -> dict[str, Any]:
+    """An exchange-online domain whose MX moves from the Exchange Online host ``old`` to ``new``,
+    through dual."""
     return {
         "name": "contoso.com",
         "topology": "exchange-online",
-        "exchangeOnline": {"mxHost": "contoso-com.p-v1.mx.microsoft"},
+        "exchangeOnline": {"mxHost": new},
         "dmarc": {"policy": "none"},
-        "cutover": {"from": {"exoMxHost": "contoso-com.mail.protection.outlook.com"}, "phase": phase},
+        "cutover": {"from": {"exoMxHost": old}, "phase": phase, "dual": True},
     }
+
+
+def from_protection_host(phase: str) -> dict[str, Any]:
+    """An exchange-online domain moving from its mail.protection.outlook.com host to mx.microsoft."""
+    return exo_host_move(phase, LEGACY_HOST, MX_MICROSOFT_HOST)
+
+
+def from_mx_microsoft(phase: str) -> dict[str, Any]:
+    """An exchange-online domain whose MX leaves its mx.microsoft host for the legacy host."""
+    return exo_host_move(phase, MX_MICROSOFT_HOST, LEGACY_HOST)
 
 
 def planned(domain: dict[str, Any], phase: str | None = None) -> DomainPlan:
@@ -216,6 +239,34 @@ def test_the_phases_follow_one_another() -> None:
         None,
     ]
     assert next_phase(with_dual.cutover) == "dual"
+
+
+@pytest.mark.parametrize(
+    ("previous", "phase", "skipped"),
+    [
+        ("prepare", "dual", ()),
+        ("prepare", "switch", ()),  # dual may be left out
+        ("dual", "switch", ()),
+        ("switch", "settle", ()),
+        ("settle", "done", ()),
+        ("prepare", "settle", ("switch",)),
+        ("dual", "settle", ("switch",)),
+        ("prepare", "done", ("switch", "settle")),
+        ("switch", "done", ("settle",)),
+        ("done", "rollback", ()),
+        ("prepare", "rollback", ()),
+        ("settle", "prepare", ()),  # going back
+        ("done", "switch", ()),
+        ("rollback", "prepare", ()),
+        ("rollback", "switch", ()),  # rollback publishes what prepare does
+        ("rollback", "settle", ("switch",)),
+        ("switch", "switch", ()),
+    ],
+)
+def test_a_phase_may_follow_the_next_one_an_earlier_one_or_rollback(
+    previous: str, phase: str, skipped: tuple[str, ...]
+) -> None:
+    assert skipped_phases(previous, phase) == skipped  # type: ignore[arg-type]
 
 
 def test_the_cutover_state_names_both_sides() -> None:
@@ -521,6 +572,7 @@ def test_from_exo_mx_host_outranks_the_tenant_files_host_on_the_old_side() -> No
     domain["cutover"] = {
         "from": {"exoMxHost": "new-domain-example.mail.protection.outlook.com"},
         "phase": "prepare",
+        "dual": True,
     }
     values = with_tenant([domain], {"new-domain.example": NEW_DOMAIN_TENANT})
     (prepared,) = plan_stack(values).domains
@@ -536,6 +588,113 @@ def test_from_exo_mx_host_outranks_the_tenant_files_host_on_the_old_side() -> No
 
 def test_the_dane_move_switches_to_the_mx_microsoft_host() -> None:
     assert apex_mx(planned(from_protection_host("switch"))) == [(0, "contoso-com.p-v1.mx.microsoft.")]
+
+
+def test_dual_of_a_dane_move_publishes_the_new_host_below_the_legacy_one() -> None:
+    """Microsoft's order: the mx.microsoft host added after the legacy MX, tested, then promoted."""
+    assert apex_mx(planned(from_protection_host("dual"))) == [
+        (0, "contoso-com.mail.protection.outlook.com."),
+        (10, "contoso-com.p-v1.mx.microsoft."),
+    ]
+
+
+def test_dual_orders_the_new_set_after_the_old_for_a_move_onto_mx_microsoft() -> None:
+    old = [MxTarget(10, "contoso-com.mail.protection.outlook.com")]
+    new = [MxTarget(0, "contoso-com.p-v1.mx.microsoft")]
+    assert phase_mx("dual", old, new) == (
+        MxTarget(10, "contoso-com.mail.protection.outlook.com"),
+        MxTarget(20, "contoso-com.p-v1.mx.microsoft"),
+    )
+
+
+def test_a_dane_move_without_dual_is_refused() -> None:
+    domain = from_protection_host("prepare")
+    domain["cutover"]["dual"] = False
+    assert config_problems({"domains": [domain]}) == [
+        "mailflow:domains[0].cutover.dual: must be true for a move to contoso-com.p-v1.mx.microsoft: "
+        "Microsoft's inbound SMTP DANE steps publish it below the legacy MX and test it before it takes "
+        "the mail"
+    ]
+
+
+def test_a_dane_move_tests_the_new_host_in_dual_before_the_switch() -> None:
+    state = planned(from_protection_host("dual")).cutover
+    assert state is not None and next_phase(state.cutover.model_copy(update={"phase": "prepare"})) == "dual"
+    assert phase_steps(state, "dual", "S.yaml")[1][-1] == (
+        "test the new MX, published below the legacy one, with the Remote Connectivity Analyzer's "
+        "Inbound SMTP Email test: https://testconnectivity.microsoft.com/tests/O365InboundSmtp/input"
+    )
+    assert phase_steps(state, "switch", "S.yaml")[0] == [
+        "the new MX passed the Remote Connectivity Analyzer's Inbound SMTP Email test in dual "
+        "(https://testconnectivity.microsoft.com/tests/O365InboundSmtp/input): the switch removes the "
+        "legacy MX"
+    ]
+
+
+def test_a_rollback_of_a_dane_move_disables_dane_first_and_dnssec_at_the_end() -> None:
+    state = planned(from_protection_host("rollback")).cutover
+    assert state is not None
+    assert phase_steps(state, "rollback", "S.yaml")[0] == [
+        "if Enable-SmtpDaneInbound ran: Exchange Online PowerShell: Disable-SmtpDaneInbound -DomainName "
+        "contoso.com, then Get-SmtpDaneInboundStatus -DomainName contoso.com until it reports it "
+        "disabled: inbound DANE goes before the legacy MX comes back"
+    ]
+    assert closing_steps(state) == [
+        "Exchange Online PowerShell: Disable-DnssecForVerifiedDomain -DomainName contoso.com: the legacy "
+        "MX takes the mail again"
+    ]
+
+
+def test_a_move_off_mx_microsoft_disables_inbound_dane_before_prepare() -> None:
+    state = planned(from_mx_microsoft("prepare")).cutover
+    assert state is not None and (state.dane, state.leaves_mx_microsoft) == (False, True)
+    assert phase_steps(state, "prepare", "S.yaml")[0] == [
+        "Exchange Online PowerShell: Disable-SmtpDaneInbound -DomainName contoso.com, then "
+        "Get-SmtpDaneInboundStatus -DomainName contoso.com until it reports it disabled: inbound DANE "
+        "goes before the MX leaves the mx.microsoft host"
+    ]
+
+
+def test_a_move_off_mx_microsoft_prefers_the_new_mx_in_dual_as_other_moves_do() -> None:
+    assert apex_mx(planned(from_mx_microsoft("dual"))) == [
+        (0, "contoso-com.mail.protection.outlook.com."),
+        (10, "contoso-com.p-v1.mx.microsoft."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phase", "closing"),
+    [
+        (
+            "done",
+            "Exchange Online PowerShell: Disable-DnssecForVerifiedDomain -DomainName contoso.com: no MX "
+            "names the mx.microsoft host any more",
+        ),
+        (
+            "rollback",
+            "Exchange Online PowerShell: Enable-SmtpDaneInbound -DomainName contoso.com, if inbound DANE "
+            "was enabled before the move: the MX names the mx.microsoft host again",
+        ),
+    ],
+)
+def test_a_move_off_mx_microsoft_ends_with_its_undo_steps(phase: str, closing: str) -> None:
+    state = planned(from_mx_microsoft(phase)).cutover
+    assert state is not None and closing_steps(state) == [closing]
+
+
+def test_a_move_to_a_filter_in_front_of_mx_microsoft_keeps_dnssec_for_the_domain() -> None:
+    """Exchange Online still receives at its mx.microsoft host, from the filtering service."""
+    domain = cutover_domain("done")
+    domain["exchangeOnline"] = {"mxHost": "contoso-com.p-v1.mx.microsoft"}
+    domain["cutover"]["from"] = {"topology": "exchange-online"}
+    state = planned(domain).cutover
+    assert state is not None and state.leaves_mx_microsoft and closing_steps(state) == []
+
+
+def test_the_seed_cutover_has_no_closing_steps() -> None:
+    for phase in ("done", "rollback"):
+        state = planned(cutover_domain(phase)).cutover
+        assert state is not None and closing_steps(state) == []
 
 
 def test_the_seed_cutover_is_not_a_dane_move() -> None:
@@ -729,10 +888,53 @@ def test_plan_table_shows_the_phase_and_its_steps(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert (
         "  cutover: hybrid-onprem-front -> third-party-hybrid, phase settle (next: done; "
-        "`mailflow cutover status STACKFILE` says when)\n"
-        "    after pulumi up: run the connector script of the phase: mailflow connectors STACKFILE (the "
+        f"`mailflow cutover status {stack}` says when)\n"
+        f"    after pulumi up: run the connector script of the phase: mailflow connectors {stack} (the "
         "new front's inbound connector now turns other senders away)\n"
     ) in out
+
+
+def test_plan_json_says_which_phase_of_which_move_the_records_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = copy.deepcopy(SEED_DOMAIN)
+    other["name"] = "fabrikam.com"
+    stack = write_stack(tmp_path, cutover_domain("prepare"), other)
+    assert main(["plan", str(stack), "--phase", "settle", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    move = {"phase": "settle", "from": "hybrid-onprem-front", "to": "third-party-hybrid", "next": "done"}
+    assert {json.dumps(r.get("cutover")) for r in rows if r["name"].endswith("contoso.com.")} == {
+        json.dumps(move)
+    }
+    assert all("cutover" not in r for r in rows if r["name"].endswith("fabrikam.com."))
+
+
+def test_plan_json_names_no_next_phase_once_done(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = write_stack(tmp_path, cutover_domain("done"))
+    assert main(["plan", str(stack), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["cutover"]["next"] is None
+
+
+def test_the_phase_argument_dual_is_refused_for_a_cutover_without_dual() -> None:
+    with pytest.raises(ConfigError) as caught:
+        plan_stack({"domains": [cutover_domain("prepare")]}, phase="dual")
+    assert [str(p) for p in caught.value.problems] == [
+        "mailflow:domains[0].cutover.dual: is false, so the cutover has no dual phase to plan (--phase "
+        "dual); set it to true, or plan --phase switch"
+    ]
+
+
+def test_plan_with_phase_dual_for_a_cutover_without_dual_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = write_stack(tmp_path, cutover_domain("prepare"))
+    assert main(["plan", str(stack), "--phase", "dual"]) == 2
+    assert "mailflow:domains[0].cutover.dual: is false" in capsys.readouterr().err
+
+
+def test_the_phase_argument_dual_plans_a_cutover_with_dual() -> None:
+    plan = planned(cutover_domain("prepare", dual=True), phase="dual")
+    assert apex_mx(plan) == [*NEW_MX, (30, "mail.contoso.com.")]
 
 
 def test_plan_with_an_unknown_phase_is_a_usage_error(
@@ -942,6 +1144,31 @@ def test_the_guard_lets_the_run_that_changes_the_phase_move_the_mx() -> None:
     assert refusal(olds, guard_after("contoso.com/MX/mail.contoso.com")) is None
 
 
+@pytest.mark.parametrize(("last", "phase"), [("prepare", "settle"), ("prepare", "done"), ("dual", "settle")])
+def test_the_guard_refuses_a_phase_that_skips_one_that_must_come_between(last: str, phase: str) -> None:
+    olds = {**GUARD_BEFORE, "cutoverMx": {"contoso.com/MX": last}}
+    news = guard_after("contoso.com/MX/mail.contoso.com", cutover_mx={"contoso.com/MX": phase})
+    assert phase_moves(olds, news) == []
+    message = refusal(olds, news)
+    assert message is not None and "contoso.com/MX/mail.contoso.com" in message
+
+
+@pytest.mark.parametrize(
+    ("last", "phase"),
+    [("prepare", "dual"), ("dual", "switch"), ("switch", "rollback"), ("settle", "prepare")],
+)
+def test_the_guard_lets_a_phase_that_may_follow_the_last_one_move_the_mx(last: str, phase: str) -> None:
+    olds = {**GUARD_BEFORE, "cutoverMx": {"contoso.com/MX": last}}
+    news = guard_after("contoso.com/MX/mail.contoso.com", cutover_mx={"contoso.com/MX": phase})
+    assert phase_moves(olds, news) == ["contoso.com/MX"]
+    assert refusal(olds, news) is None
+
+
+def test_the_guard_lets_any_phase_move_the_mx_of_a_domain_new_to_cutover() -> None:
+    news = guard_after("contoso.com/MX/mail.contoso.com", cutover_mx={"contoso.com/MX": "settle"})
+    assert phase_moves(GUARD_BEFORE, news) == ["contoso.com/MX"]
+
+
 def test_the_guard_still_refuses_another_domains_mx() -> None:
     message = refusal(GUARD_BEFORE, guard_after("fabrikam.com/MX/mx.fabrikam.com"))
     assert message is not None
@@ -1051,6 +1278,19 @@ def test_the_program_exports_the_cutover_phase() -> None:
     assert run.outputs["cutover"] == {
         "contoso.com": {"phase": "switch", "from": "hybrid-onprem-front", "to": "third-party-hybrid"}
     }
+
+
+@pytest.mark.parametrize("tree", ["flat", "domain", "parts"])
+def test_the_phase_log_waits_for_every_record_of_the_domains_in_cutover(tree: str) -> None:
+    """A run whose record changes fail must not log the new phase and its time."""
+    other = copy.deepcopy(SEED_DOMAIN)
+    other["name"] = "fabrikam.com"
+    values = {"domains": [cutover_domain("switch"), other], "target": CLOUDFLARE, "resourceTree": tree}
+    in_cutover = {group.name for group in plan_stack(values).domains[0].groups}
+    run = run_program(values)
+    records = {r.urn: r.name for r in run.of_type(DNS_RECORD)}
+    waited = {records[urn] for urn in run.named(LOG_NAME).dependencies if urn in records}
+    assert waited == in_cutover
 
 
 def test_a_stack_without_a_cutover_exports_none() -> None:

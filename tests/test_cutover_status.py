@@ -1,10 +1,12 @@
 """`mailflow cutover status` against scripted DNS servers on loopback: the verdict and exit status
-(ready 0, drift 1, DNS failure 3, waiting 5, not applied 6), the TTL gate with a clock the test
-controls and the journal that keeps it across runs, servers that lag, fail, stay silent or serve
-what no phase publishes, NS discovery, and ``spf_gaps`` on its own."""
+(ready 0, drift 1, DNS failure 3, waiting 5, not applied 6, a phase out of order 7, no cutover 8),
+the TTL gate with a clock the test controls and the journal that keeps it across runs, servers
+that lag, fail, stay silent or serve what no phase publishes, NS discovery, and ``spf_gaps`` on
+its own."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import time
@@ -21,6 +23,7 @@ from conftest import OLD_VENDOR, SEED_DOMAIN, Clock, cutover_domain, from_old_ve
 from dns_server import MALFORMED, NXDOMAIN, REFUSED, SERVFAIL, SILENT, DnsServer, Reply, Zone
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_cutover import from_protection_host
 
 from mailflow.cli import main
 from mailflow.cutover import PHASES
@@ -217,6 +220,15 @@ def open_gate(scene: Scene, server: DnsServer, clock: Clock, phase: str, **cutov
     assert scene.status()[0] == 0
 
 
+def moved_on(scene_of: Callable[..., Scene], clock: Clock, before: str, phase: str) -> Scene:
+    """The seed cutover (through dual) served at ``before`` until its gate opened, then at ``phase``."""
+    scene = scene_of(cutover_domain(before, dual=True))
+    server = scene.serve(serving(cutover_domain(before, dual=True), before))
+    open_gate(scene, server, clock, before, dual=True)
+    scene.apply(server, phase, dual=True)
+    return scene
+
+
 @pytest.mark.parametrize(
     ("before", "phase", "wait"),
     [
@@ -233,13 +245,82 @@ def open_gate(scene: Scene, server: DnsServer, clock: Clock, phase: str, **cutov
 def test_after_a_gate_seen_open_the_next_phase_waits_that_phases_ttl(
     scene_of: Callable[..., Scene], clock: Clock, before: str, phase: str, wait: int
 ) -> None:
-    scene = scene_of(cutover_domain(before, dual=True))
-    server = scene.serve(serving(cutover_domain(before, dual=True), before))
-    open_gate(scene, server, clock, before, dual=True)
-    scene.apply(server, phase, dual=True)
+    scene = moved_on(scene_of, clock, before, phase)
+    code, domain = scene.status()
+    assert (code, domain["gateOpens"]) == (5, _when(clock.moment + timedelta(seconds=wait)))
+
+
+@pytest.mark.parametrize(
+    ("before", "phase", "left_out"),
+    [
+        ("prepare", "settle", "switch"),
+        ("prepare", "done", "switch and settle"),
+        ("dual", "settle", "switch"),
+        ("switch", "done", "settle"),
+        ("rollback", "settle", "switch"),
+    ],
+)
+def test_a_phase_live_straight_after_one_it_may_not_follow_is_refused(
+    scene_of: Callable[..., Scene], clock: Clock, before: str, phase: str, left_out: str
+) -> None:
+    scene = moved_on(scene_of, clock, before, phase)
+    code, domain = scene.status()
+    assert (code, domain["status"], domain["summary"]) == (
+        7,
+        "out of order",
+        f"phase {phase} went live on its one server straight after {before}, leaving out {left_out}: go "
+        f"back to {before}, then advance one phase at a time",
+    )
+    assert domain["next"] == [
+        f"pulumi config set --path 'mailflow:domains[0].cutover.phase' {before} --stack test",
+        "pulumi up --stack test",
+        f"mailflow cutover status {scene.stack}",
+    ]
+    clock.advance(3600)
+    assert scene.status()[0] == 7  # its gate never opens
+
+
+def test_a_skip_seen_before_its_gate_is_refused_too(scene_of: Callable[..., Scene], clock: Clock) -> None:
+    """prepare seen everywhere, its gate not yet open, then settle: no gate makes that a move."""
+    scene = scene_of(cutover_domain("prepare"))
+    server = scene.serve(serving(cutover_domain("prepare"), "prepare"))
+    assert scene.status()[0] == 5
+    scene.apply(server, "settle")
+    assert scene.status()[0] == 7
+
+
+def test_going_back_after_a_skip_waits_the_longest_ttl(scene_of: Callable[..., Scene], clock: Clock) -> None:
+    scene = scene_of(cutover_domain("prepare"))
+    server = scene.serve(serving(cutover_domain("prepare"), "prepare"))
+    open_gate(scene, server, clock, "prepare")
+    scene.apply(server, "settle")
+    assert scene.status()[0] == 7
+    clock.advance(60)
+    scene.apply(server, "prepare")
     moment = clock.moment
     code, domain = scene.status()
-    assert (code, domain["gateOpens"]) == (5, _when(moment + timedelta(seconds=wait)))
+    assert (code, domain["gateOpens"]) == (5, _when(moment + timedelta(seconds=3600)))
+    clock.advance(3600)
+    scene.apply(server, "switch")
+    assert scene.status()[0] == 5
+
+
+def test_a_stack_with_one_domain_in_cutover_is_as_that_domain_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clock: Clock
+) -> None:
+    """The exit status for no domain in cutover (8) is the command's alone, never a domain's."""
+    other = copy.deepcopy(SEED_DOMAIN)
+    other["name"] = "fabrikam.com"
+    stack = tmp_path / "Pulumi.test.yaml"
+    stack.write_text(json.dumps({"config": {"mailflow:domains": [other, cutover_domain("switch")]}}), "utf-8")
+    with DnsServer(serving(cutover_domain("switch"), "switch")) as server:
+        arguments = ["--server", port(server), "--journal", str(tmp_path / "j.json"), "--format", "json"]
+        assert main(["cutover", "status", str(stack), *arguments]) == 5
+        clock.advance(3600)
+        capsys.readouterr()
+        assert main(["cutover", "status", str(stack), *arguments]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["status"], [d["domain"] for d in report["domains"]]) == ("ready", ["contoso.com"])
 
 
 def test_a_phase_applied_before_the_last_gate_opened_waits_the_longest_ttl(
@@ -737,7 +818,7 @@ def test_a_stack_without_a_cutover_has_nothing_to_follow(
     stack = tmp_path / "Pulumi.test.yaml"
     stack.write_text(json.dumps({"config": {"mailflow:domains": [SEED_DOMAIN]}}), "utf-8")
     journal = tmp_path / "journal.json"
-    assert main(["cutover", "status", str(stack), "--journal", str(journal)]) == 0
+    assert main(["cutover", "status", str(stack), "--journal", str(journal)]) == 8
     assert capsys.readouterr().out == "no domain is in cutover\n"
     assert not journal.exists()
 
@@ -747,8 +828,8 @@ def test_a_stack_without_a_cutover_reports_an_empty_json_document(
 ) -> None:
     stack = tmp_path / "Pulumi.test.yaml"
     stack.write_text(json.dumps({"config": {"mailflow:domains": [SEED_DOMAIN]}}), "utf-8")
-    assert main(["cutover", "status", str(stack), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"status": "ready", "exitCode": 0, "domains": []}
+    assert main(["cutover", "status", str(stack), "--format", "json"]) == 8
+    assert json.loads(capsys.readouterr().out) == {"status": "no cutover", "exitCode": 8, "domains": []}
 
 
 def test_the_table_lists_the_next_steps_when_ready(scene_of: Callable[..., Scene], clock: Clock) -> None:
@@ -803,6 +884,24 @@ def test_done_ready_ends_the_cutover_with_the_published_mta_sts_id(
         "pulumi config rm --path 'mailflow:domains[0].cutover' --stack test",
         f"mailflow plan {scene.stack}",
         "pulumi up --stack test",
+    ]
+
+
+def test_a_rollback_of_a_dane_move_ends_by_disabling_dnssec_for_the_domain(
+    scene_of: Callable[..., Scene], clock: Clock
+) -> None:
+    domain = from_protection_host("rollback")
+    scene = scene_of(domain)
+    scene.serve(serving(domain, "rollback"))
+    scene.status()
+    clock.advance(3600)
+    code, status = scene.status()
+    assert code == 0
+    assert status["next"][:2] == [
+        "Exchange Online PowerShell: Disable-DnssecForVerifiedDomain -DomainName contoso.com: the legacy "
+        "MX takes the mail again",
+        "set mailflow:domains[0].topology (and the settings mailflow:domains[0].cutover.from names) back "
+        "to the old side, contoso-com.mail.protection.outlook.com",
     ]
 
 

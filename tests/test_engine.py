@@ -13,12 +13,12 @@ from pathlib import Path
 
 import dns.zone
 import pytest
-from pulumi_project import Project, make_project
+from pulumi_project import Project, diagnostics, make_project
 from stack_fixtures import stack_values
 
 from mailflow.plan import plan_stack
 from mailflow.stackfile import read_stack_file
-from mailflow.targets.zonefile import read_records, render
+from mailflow.targets.zonefile import MARKER, file_owner, read_zone, render
 
 pytestmark = pytest.mark.engine
 NAMED_CHECKZONE = shutil.which("named-checkzone") or "/usr/bin/named-checkzone"
@@ -156,30 +156,84 @@ def test_the_guard_counts_a_move_to_another_place_as_a_deletion(project: Project
     assert (tmp_path / "elsewhere" / "contoso.com.zone").exists()
 
 
-def test_a_hand_made_zone_file_is_never_overwritten(project: Project) -> None:
+def test_a_hand_made_zone_file_is_refused_by_preview_and_never_overwritten(project: Project) -> None:
     hand_made = project.zones / "fabrikam.com.zone"
     hand_made.write_text(HAND_MADE)
     project.set_domains(fabrikam(project))
-    result = project.pulumi("up", "--yes", check=False)
-    assert result.returncode != 0
-    assert f"{hand_made} exists and mailflow did not write it" in result.stdout
+    for command in (("preview",), ("up", "--yes")):
+        result = project.pulumi(*command, check=False)
+        assert result.returncode != 0
+        (refused,) = [e for e in diagnostics(result.stdout)[0] if "fabrikam.com/zone" in e]
+        assert (
+            f"resource 'fabrikam.com/zone' has a problem: {hand_made} exists and mailflow did not write it"
+            in refused
+        )
+        assert "Traceback" not in result.stdout + result.stderr
     assert hand_made.read_text() == HAND_MADE
+    assert [r for r in project.resources() if r["urn"].endswith("::fabrikam.com/zone")] == []
 
 
-def test_an_adopted_zone_file_keeps_its_serial_rising_and_stays_when_removed(project: Project) -> None:
+def test_adopting_a_zone_file_mailflow_cannot_read_whole_is_refused_by_preview(project: Project) -> None:
+    hand_made = project.zones / "fabrikam.com.zone"
+    hand_made.write_text(HAND_MADE + "$INCLUDE common.zone\n")
+    project.set_domains(fabrikam(project, adopt=True))
+    result = project.pulumi("preview", check=False)
+    assert result.returncode != 0
+    assert (
+        f"cannot adopt {hand_made}: fabrikam.com.zone:8: zone file directive '$INCLUDE' is not allowed"
+        in result.stdout
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert hand_made.read_text() == HAND_MADE + "$INCLUDE common.zone\n"
+
+
+def adopting(project: Project) -> list[dict]:
+    """The seed domain and fabrikam.com, adopted; the zone files name fabrikam's name server."""
+    config = project.config()
+    target = {**config["mailflow:target"], "nameservers": ["ns1.fabrikam.com"]}
+    project.write_config({**config, "mailflow:target": target})
+    domains = fabrikam(project, adopt=True)
+    project.set_domains(domains)
+    return domains
+
+
+def test_an_adopted_zone_file_keeps_its_records_and_serial_and_is_handed_back_when_removed(
+    project: Project, tmp_path: Path
+) -> None:
     hand_made = project.zones / "fabrikam.com.zone"
     hand_made.write_text(HAND_MADE)
-    project.set_domains(fabrikam(project, adopt=True))
+    domains = adopting(project)
     project.pulumi("up", "--yes")
-    _, serial = read_records(hand_made, "fabrikam.com.")
-    assert serial == 2099010102
+    kept = {
+        ("ns1.fabrikam.com.", "A", 3600, "192.0.2.53"),
+        ("www.fabrikam.com.", "A", 3600, "192.0.2.80"),
+        ("vpn.fabrikam.com.", "A", 3600, "192.0.2.81"),
+    }
+    assert zone_records(hand_made, "fabrikam.com.") == kept | planned_records(project, "fabrikam.com")
+    assert read_zone(hand_made, "fabrikam.com.").serial == 2099010102
     (adopted,) = [r for r in project.resources() if r["urn"].endswith("::fabrikam.com/zone")]
     assert {"name": "www.fabrikam.com.", "type": "A", "ttl": 3600, "value": "192.0.2.80"} in adopted[
         "outputs"
     ]["adopted"]["records"]
-    project.set_domains(fabrikam(project)[:1])
+    project.pulumi("refresh", "--yes", "--expect-no-changes")
+    domains[1]["onPremises"]["ips"] = ["131.107.21.232"]
+    project.set_domains(domains)
+    assert project.changed_steps() == [("update", "fabrikam.com/zone")]
+    project.pulumi("up", "--yes")
+    assert zone_records(hand_made, "fabrikam.com.") == kept | planned_records(project, "fabrikam.com")
+    assert read_zone(hand_made, "fabrikam.com.").serial == 2099010103
+    held = zone_records(hand_made, "fabrikam.com.")
+    project.set_domains(domains[:1])
     project.pulumi("up", "--yes", allow_destructive=True)
-    assert hand_made.exists()
+    assert zone_records(hand_made, "fabrikam.com.") == held
+    assert read_zone(hand_made, "fabrikam.com.").serial == 2099010104
+    assert file_owner(hand_made) is None and MARKER not in hand_made.read_text()
+    # Handed back: another stack may adopt it (contoso.com's file stays the first stack's).
+    second = make_project(tmp_path / "second", project.config()["mailflow:target"], stack="other")
+    second.set_domains(adopting(second)[1:])
+    second.pulumi("up", "--yes")
+    assert file_owner(hand_made) == "organization/mailflow/other"
+    assert zone_records(hand_made, "fabrikam.com.") >= kept
 
 
 def test_a_second_stack_cannot_take_or_delete_the_first_stacks_zone_file(
@@ -201,7 +255,7 @@ def test_a_run_cut_off_after_writing_never_leaves_two_contents_under_one_serial(
     """State still holds the serial before the cut-off run; the file holds that run's content under
     the next serial. The next run with other content must go past both."""
     zone_file = project.zones / "contoso.com.zone"
-    _, first = read_records(zone_file, "contoso.com.")
+    first = read_zone(zone_file, "contoso.com.").serial
     (resource,) = [r for r in project.resources() if r["urn"].endswith("::contoso.com/zone")]
     cut_off = {
         **resource["outputs"],
@@ -215,11 +269,101 @@ def test_a_run_cut_off_after_writing_never_leaves_two_contents_under_one_serial(
     domains[0]["onPremises"]["ips"] = ["131.107.21.232"]
     project.set_domains(domains)
     project.pulumi("up", "--yes")
-    records, serial = read_records(zone_file, "contoso.com.")
-    assert serial == first + 2
-    assert ("cut.contoso.com.", "A") not in {(r["name"], r["type"]) for r in records}
+    written = read_zone(zone_file, "contoso.com.")
+    assert written.serial == first + 2
+    assert ("cut.contoso.com.", "A") not in {(r["name"], r["type"]) for r in written.records}
     project.pulumi("up", "--yes")
-    assert read_records(zone_file, "contoso.com.")[1] == first + 2
+    assert read_zone(zone_file, "contoso.com.").serial == first + 2
+
+
+def test_changing_the_name_servers_and_hostmaster_rewrites_the_zone_file_then_changes_nothing(
+    project: Project,
+) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    first = read_zone(zone_file, "contoso.com.").serial
+    config = project.config()
+    target = {
+        **config["mailflow:target"],
+        "nameservers": ["ns2.contoso.com"],
+        "hostmaster": "dns.contoso.com",
+    }
+    project.write_config({**config, "mailflow:target": target})
+    assert project.changed_steps() == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    written = read_zone(zone_file, "contoso.com.")
+    assert (written.nameservers, written.hostmaster) == (["ns2.contoso.com."], "dns.contoso.com.")
+    assert written.serial == first + 1
+    project.pulumi("up", "--yes", "--expect-no-changes")
+    project.pulumi("refresh", "--yes", "--expect-no-changes")
+
+
+def test_a_hand_edit_of_the_name_servers_is_seen_by_refresh_and_undone_by_up(project: Project) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    written = zone_file.read_text()
+    zone_file.write_text(written.replace("IN NS localhost.", "IN NS ns9.example.net."))
+    project.pulumi("refresh", "--yes")
+    assert project.changed_steps() == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    assert read_zone(zone_file, "contoso.com.").nameservers == ["localhost."]
+
+
+def test_the_guard_refusal_lists_what_would_go_and_not_every_placement(tmp_path: Path) -> None:
+    """The engine prints a failing property's whole value beside the failure: the guard's names
+    none, so its message stays one line of what would go, whatever the size of the stack."""
+    project = make_project(tmp_path / "large")
+    domains = stack_values(25)["domains"]
+    project.set_domains(domains)
+    project.pulumi("up", "--yes")
+    project.set_domains(domains[:1])
+    result = project.pulumi("preview", check=False)
+    assert result.returncode != 0
+    (refused,) = [e for e in diagnostics(result.stdout)[0] if "mailflow-change-guard" in e]
+    going = sorted(f"{d['name']}/zone" for d in domains[1:])
+    assert refused.splitlines()[1].strip() == (
+        "error: pulumi-python:dynamic:Resource resource 'mailflow-change-guard' has a problem: "
+        "mailflow refuses this run: it deletes or moves 24 MX/SPF record resource(s) and it deletes or "
+        f"moves 96% of the stack's record resources (limit 30%): {', '.join(going[:20])} and 4 more. "
+        "Nothing was changed. If this is intended, run it again with MAILFLOW_ALLOW_DESTRUCTIVE=1 "
+        "(for this run only)"
+    )
+    assert "placements" not in result.stdout and domains[0]["name"] not in refused
+    assert len(refused) < 2000
+
+
+def test_two_installs_with_one_stack_name_are_told_apart_by_their_owner_ids(
+    project: Project, tmp_path: Path
+) -> None:
+    """On a self-managed backend the default owner id of stack ``local`` of project ``mailflow`` is
+    the same for every install; ``mailflow:ownerId`` makes each its own."""
+    zone_file = project.zones / "contoso.com.zone"
+    before = zone_file.read_text()
+    elsewhere = make_project(tmp_path / "elsewhere", {"kind": "zonefile", "directory": str(project.zones)})
+    elsewhere.write_config({**elsewhere.config(), "mailflow:ownerId": "site-b/mailflow/local"})
+    result = elsewhere.pulumi("preview", check=False)
+    assert result.returncode != 0
+    assert (
+        f"{zone_file} is written by mailflow stack organization/mailflow/local; a zone file has one owner, "
+        "so this stack (site-b/mailflow/local) leaves it alone" in result.stdout
+    )
+    assert zone_file.read_text() == before
+
+
+def test_an_owner_id_set_on_a_running_stack_takes_over_only_its_own_files(project: Project) -> None:
+    zone_file = project.zones / "contoso.com.zone"
+    records = zone_records(zone_file, "contoso.com.")
+    project.write_config({**project.config(), "mailflow:ownerId": "site-a/mailflow/local"})
+    assert project.changed_steps() == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    assert file_owner(zone_file) == "site-a/mailflow/local"
+    assert zone_records(zone_file, "contoso.com.") == records
+    project.pulumi("up", "--yes", "--expect-no-changes")
+    # Without the state that proves the file this stack's under the old id: refused.
+    project.write_config({**project.config(), "mailflow:ownerId": "site-c/mailflow/local"})
+    (urn,) = [r["urn"] for r in project.resources() if r["urn"].endswith("::contoso.com/zone")]
+    project.pulumi("state", "delete", "--yes", urn)
+    result = project.pulumi("preview", check=False)
+    assert "is written by mailflow stack site-a/mailflow/local" in result.stdout
+    assert zone_records(zone_file, "contoso.com.") == records
 
 
 def test_destroy_leaves_nothing(project: Project) -> None:
@@ -307,7 +451,7 @@ def test_serials_keep_rising_after_a_run_killed_with_sigkill(tmp_path: Path) -> 
     for domain in domains:
         domain["onPremises"]["ips"] = ["198.51.100.7"]
     project.set_domains(domains)
-    before = {path.name: read_records(path, f"{path.stem}.")[1] for path in project.zones.glob("*.zone")}
+    before = {path.name: read_zone(path, f"{path.stem}.").serial for path in project.zones.glob("*.zone")}
     run = subprocess.Popen(
         ["pulumi", "up", "--yes", "--parallel", "1", "--stack", project.stack, "--non-interactive"],
         cwd=project.directory,
@@ -319,7 +463,7 @@ def test_serials_keep_rising_after_a_run_killed_with_sigkill(tmp_path: Path) -> 
     deadline = time.monotonic() + 120
     killed_at: dict[str, int] = {}
     while time.monotonic() < deadline and run.poll() is None:
-        now = {p.name: read_records(p, f"{p.stem}.")[1] for p in project.zones.glob("*.zone")}
+        now = {p.name: read_zone(p, f"{p.stem}.").serial for p in project.zones.glob("*.zone")}
         killed_at = {name: serial for name, serial in now.items() if serial != before[name]}
         if killed_at:
             os.killpg(run.pid, signal.SIGKILL)
@@ -333,6 +477,6 @@ def test_serials_keep_rising_after_a_run_killed_with_sigkill(tmp_path: Path) -> 
     project.set_domains(domains)
     project.pulumi("cancel", "--yes", check=False)
     project.pulumi("up", "--yes")
-    after = {path.name: read_records(path, f"{path.stem}.")[1] for path in project.zones.glob("*.zone")}
+    after = {path.name: read_zone(path, f"{path.stem}.").serial for path in project.zones.glob("*.zone")}
     assert all(after[name] > serial for name, serial in killed_at.items())
     assert all(after[name] > serial for name, serial in before.items())

@@ -344,7 +344,7 @@ def test_a_64_octet_label_is_refused_naming_its_length() -> None:
 def test_a_name_over_255_octets_with_the_domain_is_refused() -> None:
     name = ".".join(["a" * 61] * 4)
     (problem,) = problems_of({"name": name, "type": "A", "value": "192.0.2.1"})
-    assert problem.startswith("mailflow:domains[0].extraRecords[0].name: names '")
+    assert problem.startswith("mailflow:domains[0].extraRecords[0].name: is too long with the domain: '")
     assert problem.endswith("is 261 octets, over 255 (RFC 1035 §2.3.4)")
 
 
@@ -473,3 +473,12 @@ def test_any_text_plans_exactly_its_records_or_is_a_config_error(config: dict[st
     }
     assert found == planned_rows(stack)
     assert all(dns.name.from_text(record.name).is_subdomain(apex) for record in stack.records)
+
+
+def test_a_txt_value_larger_than_a_dns_record_holds_is_refused() -> None:
+    assert problems_of({"name": "big", "type": "TXT", "value": "x" * 70_000}) == [
+        "mailflow:domains[0].extraRecords[0].value: is 70275 octets as TXT data; a DNS record holds at most "
+        "65535 (RFC 1035 §3.2.1)"
+    ]
+    largest = 65535 // 256 * 255 + (65535 % 256 - 1)
+    assert published_text(txt_of("y" * largest)) == "y" * largest

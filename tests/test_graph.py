@@ -65,12 +65,21 @@ def test_new_hyphenated_domain_gets_its_mx_microsoft_host_across_pages(graph: Gr
     assert len(graph.requests) == 3
 
 
-def test_gcc_high_asks_for_a_token_of_its_own_graph(graph: GraphReplay) -> None:
-    graph.domain("gcc.contoso.us")
-    values, token = read(graph, ("gcc.contoso.us", "gcc-high"))
-    assert values["gcc.contoso.us"].mx == TenantMx(host="contoso.mail.protection.office365.us", priority=0)
-    assert values["gcc.contoso.us"].cnames == {"autodiscover": "autodiscover.office365.us"}
-    assert token.scopes[0] == ("https://graph.microsoft.us/.default",)
+@pytest.mark.parametrize(
+    ("domain", "cloud", "autodiscover", "graph_host"),
+    [
+        ("gcc.contoso.us", "gcc-high", "autodiscover.office365.us", "graph.microsoft.us"),
+        ("dod.contoso.mil", "dod", "autodiscover-dod.office365.us", "dod-graph.microsoft.us"),
+    ],
+)
+def test_a_us_government_cloud_asks_for_a_token_of_its_own_graph(
+    graph: GraphReplay, domain: str, cloud: Cloud, autodiscover: str, graph_host: str
+) -> None:
+    graph.domain(domain)
+    values, token = read(graph, (domain, cloud))
+    assert values[domain].mx == TenantMx(host="contoso.mail.protection.office365.us", priority=0)
+    assert values[domain].cnames == {"autodiscover": autodiscover}
+    assert token.scopes[0] == (f"https://{graph_host}/.default",)
 
 
 @pytest.mark.parametrize(
@@ -262,3 +271,50 @@ def test_an_internationalised_domain_matches_graphs_ascii_labels(graph: GraphRep
     assert values["bücher.de"].mx == TenantMx(
         host="xn--bcher-kva-de01c.mail.protection.outlook.com", priority=0
     )
+
+
+def test_throttling_past_what_the_client_waits_for_says_how_long_graph_asked(graph: GraphReplay) -> None:
+    graph.error("/v1.0/domains/contoso.com", 429, {"Retry-After": "200"})
+    with pytest.raises(TenantReadError, match=r"run again in 200 s or more, the wait Graph asked for"):
+        read(graph, ("contoso.com", "commercial"))
+    assert len(graph.requests) == 1
+
+
+def test_two_mx_hosts_publish_the_mx_microsoft_one_and_name_the_other(graph: GraphReplay) -> None:
+    """While Microsoft moves a domain to mx.microsoft, Graph may list both hosts at one preference."""
+    graph.domain("contoso.com")
+    page = graph.replies["/v1.0/domains/contoso.com/serviceConfigurationRecords"][0].body
+    moved = {**page["value"][0], "mailExchange": "contoso-com.o-v1.mx.microsoft"}
+    page["value"].append(moved)
+    values, _ = read(graph, ("contoso.com", "commercial"))
+    contoso = values["contoso.com"]
+    assert contoso.mx == TenantMx(host="contoso-com.o-v1.mx.microsoft", priority=0)
+    assert contoso.other_mx == (TenantMx(host="contoso-com.mail.protection.outlook.com", priority=0),)
+
+
+@pytest.mark.parametrize(
+    ("record", "says"),
+    [
+        (
+            {"recordType": "Mx", "label": "contoso.com", "supportedService": "Email", "preference": 0},
+            "an MX record has no mailExchange (None)",
+        ),
+        (
+            {
+                "recordType": "Mx",
+                "label": "contoso.com",
+                "supportedService": "Email",
+                "mailExchange": "mx.example.net",
+                "preference": 70000,
+            },
+            "(priority: Input should be less than or equal to 65535)",
+        ),
+    ],
+)
+def test_a_value_that_is_no_dns_data_is_named(graph: GraphReplay, record: dict[str, Any], says: str) -> None:
+    graph.domain("contoso.com")
+    graph.reply("/v1.0/domains/contoso.com/serviceConfigurationRecords", Reply(200, {"value": [record]}))
+    with pytest.raises(TenantReadError) as caught:
+        read(graph, ("contoso.com", "commercial"))
+    assert str(caught.value).startswith("contoso.com: Microsoft Graph returned a value that is not DNS data")
+    assert says in str(caught.value)

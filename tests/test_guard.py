@@ -51,6 +51,12 @@ def test_an_allowed_run_passes() -> None:
     assert refusal(BEFORE, after(drop=["d0.example/MX"], allow=True)) is None
 
 
+def test_the_refusal_names_no_property_so_the_engine_prints_it_without_the_placements() -> None:
+    news = after(drop=["d0.example/MX"])
+    failures = GuardProvider().check(BEFORE, news).failures
+    assert [(f.property, f.reason) for f in failures] == [("", refusal(BEFORE, news))]
+
+
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)])
 def test_the_run_is_allowed_only_by_the_variable(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: bool

@@ -5,6 +5,7 @@ stops with ``RunError`` (property tests over generated configs)."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,15 @@ def test_the_command_line_exits_0_or_2(
 ) -> None:
     stack = tmp_path / "Pulumi.fuzz.yaml"
     stack.write_text(yaml.safe_dump({"config": {f"mailflow:{k}": v for k, v in values.items()}}), "utf-8")
-    assert main(["plan", str(stack), "--format", "zone"]) in (0, 2)
+    planned = main(["plan", str(stack), "--format", "zone"])
+    assert planned in (0, 2)
+    # Every other entry point goes through the same gate, to the same verdict.
+    assert main(["connectors", str(stack)]) == planned
+    assert main(["tenant", "script", str(stack)]) in (0, 2)
+    # A server that refuses at once: check reports each record set as a DNS failure (3).
+    assert main(
+        ["check", str(stack), "--nameserver", "127.0.0.1:9", "--timeout", "0.2", "--budget", "2"]
+    ) in ((2,) if planned == 2 else (1, 3))
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -190,3 +199,31 @@ def test_a_report_lists_at_most_a_hundred_problems(
     assert err[0] == "mailflow: 1000 config problems:"
     assert len(err) == 102
     assert err[-1] == "  … and 900 more; fix these first"
+
+
+def test_a_huge_value_or_key_is_not_echoed_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = tmp_path / "Pulumi.x.yaml"
+    forged = "mailflow:x\n  mailflow:domains[0].name: looks fine\x1b[2J" + "k" * 900
+    stack.write_text(json.dumps({"config": {"mailflow:target": {"kind": "z" * 1_000_000}, forged: 1}}))
+    assert main(["plan", str(stack)]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 4000
+    assert "\x1b" not in err
+    assert next(line for line in err.splitlines() if "looks fine" in line).startswith("  mailflow:x\\n")
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ({}, "mailflow:target: needs kind to tell which settings these are"),
+        (
+            {"kind": "zonefil"},
+            "mailflow:target: 'zonefil' is not one of: zonefile, cloudflare, azure, rfc2136",
+        ),
+    ],
+)
+def test_a_target_without_a_known_kind_says_which_kinds_there_are(target: dict[str, Any], says: str) -> None:
+    domain = copy.deepcopy(SEED_DOMAIN)
+    with pytest.raises(ConfigError) as caught:
+        plan_stack({"domains": [domain], "target": target})
+    assert [str(p) for p in caught.value.problems] == [says]

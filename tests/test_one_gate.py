@@ -15,6 +15,7 @@ from conftest import SEED_DOMAIN, config_problems
 from pulumi_harness import run_program
 from test_config_errors import CASES
 from test_connectors import BAD_INPUTS, edited, with_hosts
+from test_extra_records import INJECTIONS
 
 from mailflow.cli import main
 from mailflow.errors import ConfigError
@@ -77,7 +78,40 @@ STACK_CASES: list[tuple[str, dict[str, Any]]] = [
     ("structured production", {"domains": [EXCHANGE_ONLINE], "production": {"on": True}}),
     ("bad share", {"domains": [EXCHANGE_ONLINE], "maxDeleteShare": 2}),
 ]
-ALL_CASES = [*_domain_cases(), *STACK_CASES]
+
+
+def _seed(**changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(SEED_DOMAIN), **changes}
+
+
+INPUT_CASES: list[tuple[str, dict[str, Any]]] = [
+    *(
+        (
+            f"extra record name {name!r}",
+            {"domains": [_seed(extraRecords=[{"name": name, "type": "TXT", "value": "x"}])]},
+        )
+        for name in INJECTIONS
+    ),
+    *(
+        (f"domain name {name!r}", {"domains": [_seed(name=name)]})
+        for name in ("contoso.com\u200b", "con\u00adtoso.com", "a" * 64 + ".com", ".".join(["a" * 60] * 5))
+    ),
+    *(
+        (f"DMARC address {uri!r}", {"domains": [_seed(dmarc={"policy": "reject", "rua": [uri]})]})
+        for uri in ("mailto:d;pct=0@contoso.com", "mailto:dmarc@contoso.com;ruf=mailto:spy@evil.example")
+    ),
+    (
+        "TXT larger than a record holds",
+        {"domains": [_seed(extraRecords=[{"name": "big", "type": "TXT", "value": "x" * 70_000}])]},
+    ),
+    (
+        "MX extra without a preference",
+        {"domains": [_seed(extraRecords=[{"name": "@", "type": "MX", "value": "mx.example.net."}])]},
+    ),
+    ("SPF open to every address", {"domains": [_seed(spf={"extra": ["ip4:0.0.0.0/0"]})]}),
+    ("on-premises network of every address", {"domains": [_seed(onPremises={"ips": ["0.0.0.0/0"]})]}),
+]
+ALL_CASES = [*_domain_cases(), *STACK_CASES, *INPUT_CASES]
 
 
 def _stack_file(project: Path, values: dict[str, Any]) -> Path:
@@ -211,3 +245,18 @@ def test_only_the_tsig_secret_may_be_a_secret(tmp_path: Path) -> None:
     assert config_problems(read_stack_file(stack)) == [
         "mailflow:production: is stored as a secret, but only mailflow:tsigSecret is one; set it as plain config"
     ]
+
+
+def test_a_stack_importing_esc_environments_says_what_it_cannot_see(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = _stack_file(tmp_path, {"domains": [EXCHANGE_ONLINE]})
+    document = yaml.safe_load(stack.read_text())
+    document["environment"] = ["mailflow-prod"]
+    stack.write_text(yaml.safe_dump(document))
+    assert main(["plan", str(stack)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"warning: {stack}: imports the Pulumi ESC environment 'mailflow-prod', which mailflow cannot read"
+        in err
+    )

@@ -417,10 +417,13 @@ def thresholds() -> Any:
 def test_the_program_process_tunes_the_collector_and_run_alone_does_not(
     thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gc.unfreeze()
     run_program(seed())
-    assert gc.get_threshold() == thresholds  # run() is what tests and other programs call
+    # run() is what tests and other programs call: their collector is left as it was.
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
     ran = []
-    monkeypatch.setattr(program, "run", lambda: ran.append(True))
+    monkeypatch.setattr(program, "run", lambda owned_process: ran.append(owned_process))
     program.main()
     assert ran == [True]
     assert gc.get_threshold() == REGISTRATION_GC_THRESHOLDS

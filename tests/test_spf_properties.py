@@ -34,7 +34,7 @@ ipv6_networks = st.builds(
     st.ip_addresses(v=6, network="2001:db8::/32"),
     st.integers(48, 128),
 )
-networks = st.lists(ipv4_networks | ipv6_networks, min_size=1, max_size=25)
+networks = st.lists(ipv4_networks | ipv6_networks, min_size=1, max_size=25, unique=True)
 
 
 def _text(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:

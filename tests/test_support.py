@@ -1,5 +1,6 @@
 """The code the engine tests and the benchmarks share: ports free for both UDP and TCP, and the
-failure message of a Pulumi run, which shows the errors before the warnings."""
+failure message of a Pulumi run, which shows the errors before the warnings; and the guard that
+keeps the tests' traffic on loopback."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 
 import dns.message
 import dns.query
+import pytest
 from bind_server import free_port
 from dns_server import DnsServer, Zone
 from pulumi_project import EACH_ERROR_SHOWN, ERRORS_SHOWN, OTHERS_SHOWN, STDERR_SHOWN, failure_message
@@ -134,3 +136,15 @@ def test_a_failure_message_is_bounded_and_keeps_the_end_of_each_error() -> None:
     assert all(f"ValueError: the end of failure {n}\n" in message for n in range(shown))
     assert f"[… {4 - shown} more errors]" in message
     assert message.index("ValueError: the end of failure 0") < message.index("warning:")
+
+
+def test_the_tests_send_nothing_beyond_loopback() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        with pytest.raises(PermissionError, match=r"nothing beyond loopback, not to 192\.0\.2\.1"):
+            udp.sendto(b"x", ("192.0.2.1", 53))
+        udp.sendto(b"x", ("127.0.0.1", 9))
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+        pytest.raises(PermissionError, match=r"not to 131\.107\.21\.231"),
+    ):
+        tcp.connect(("131.107.21.231", 25))

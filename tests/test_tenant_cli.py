@@ -18,10 +18,11 @@ from powershell_syntax import commands, powershell_tree
 
 import mailflow.graph
 from mailflow.cli import main
-from mailflow.exo import export_script
+from mailflow.exo import ExoExport, exchange_values, export_script
 from mailflow.graph import GRAPH_CLOUDS, GraphCloud
 from mailflow.plan import plan_stack
 from mailflow.stackfile import read_stack_file
+from mailflow.tenant import ExpectedMx
 
 EXPORT = Path(__file__).resolve().parent / "data" / "exo" / "export.json"
 NEW_MX = "newdomain-example02b.o-v1.mx.microsoft"
@@ -346,3 +347,126 @@ def test_a_credential_that_cannot_be_set_up_exits_3(
         "contoso.com: cannot sign in to the commercial cloud: WorkloadIdentityCredential"
         in capsys.readouterr().err
     )
+
+
+def dnssec_export(record: str) -> ExoExport:
+    return ExoExport.model_validate(
+        {
+            "generatedAt": "2026-11-28T09:00:00Z",
+            "domains": [{"name": "contoso.com", "dnssec": {"status": "Enabled", "expectedMxRecord": record}}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (
+            "@ 60 IN MX 10 contoso-com.o-v1.mx.microsoft",
+            ExpectedMx(host="contoso-com.o-v1.mx.microsoft", priority=10),
+        ),
+        ("10 contoso-com.o-v1.mx.microsoft.", ExpectedMx(host="contoso-com.o-v1.mx.microsoft", priority=10)),
+        ("contoso-com.o-v1.mx.microsoft", ExpectedMx(host="contoso-com.o-v1.mx.microsoft")),
+    ],
+)
+def test_the_expected_mx_record_is_read_in_each_form_exchange_may_print(
+    record: str, expected: ExpectedMx
+) -> None:
+    export = dnssec_export(record)
+    values, _ = exchange_values(export.domains[0], export, "export.json")
+    assert values.dnssec is not None and values.dnssec.expected_mx == expected
+
+
+@pytest.mark.parametrize("record", ["@ 60 IN TXT x", "10 not_a host", "a b c d"])
+def test_an_expected_mx_record_that_is_none_says_so(record: str) -> None:
+    export = dnssec_export(record)
+    with pytest.raises(ValueError, match=f"ExpectedMxRecord '{record}' is not an MX record"):
+        exchange_values(export.domains[0], export, "export.json")
+
+
+def test_a_missing_tenant_file_says_how_to_write_it(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(project)]) == 2
+    assert (
+        "mailflow:tenantFile: tenant/test.yaml does not exist: write it with `mailflow tenant pull STACKFILE`"
+        in capsys.readouterr().err
+    )
+
+
+def pulled_plan(graph: GraphReplay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, domain: dict[str, Any]):
+    """``tenant pull`` of one domain from Graph on loopback (its cloud's endpoint pointed there),
+    then the plan of the stack: what a stack publishes from a freshly pulled tenant file."""
+    cloud = domain.get("exchangeOnline", {}).get("cloud", "commercial")
+    endpoints = GRAPH_CLOUDS[cloud]
+    monkeypatch.setitem(GRAPH_CLOUDS, cloud, GraphCloud(graph.base, endpoints.authority, endpoints.scope))
+    monkeypatch.setattr(mailflow.graph, "credential", lambda auth, cloud: StaticToken())
+    graph.domain(domain["name"])
+    (tmp_path / "Pulumi.yaml").write_text("name: mailflow\nruntime: python\n")
+    stack = tmp_path / "Pulumi.test.yaml"
+    stack.write_text(
+        yaml.safe_dump({"config": {"mailflow:tenantFile": "tenant.yaml", "mailflow:domains": [domain]}})
+    )
+    assert main(["tenant", "pull", str(stack)]) == 0
+    return plan_stack(read_stack_file(stack))
+
+
+@pytest.mark.parametrize(
+    ("domain", "records"),
+    [
+        (
+            {
+                "name": "contoso.com",
+                "topology": "exchange-online",
+                "exchangeOnline": {"verification": "MS=ms12345678"},
+            },
+            [
+                ("contoso.com.", "MX", "0 contoso-com.mail.protection.outlook.com."),
+                ("contoso.com.", "TXT", '"MS=ms12345678"'),
+                ("contoso.com.", "TXT", '"v=spf1 include:spf.protection.outlook.com -all"'),
+                ("autodiscover.contoso.com.", "CNAME", "autodiscover.outlook.com."),
+            ],
+        ),
+        (
+            {
+                "name": "gcc.contoso.us",
+                "topology": "exchange-online",
+                "exchangeOnline": {"cloud": "gcc-high", "verification": "MS=ms87654321"},
+            },
+            [
+                ("gcc.contoso.us.", "MX", "0 contoso.mail.protection.office365.us."),
+                ("gcc.contoso.us.", "TXT", '"MS=ms87654321"'),
+                ("gcc.contoso.us.", "TXT", '"v=spf1 include:spf.protection.office365.us -all"'),
+                ("autodiscover.gcc.contoso.us.", "CNAME", "autodiscover.office365.us."),
+            ],
+        ),
+    ],
+    ids=["commercial", "gcc-high"],
+)
+def test_a_pulled_domain_publishes_its_clouds_values_record_by_record(
+    graph: GraphReplay,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    domain: dict[str, Any],
+    records: list[tuple[str, str, str]],
+) -> None:
+    plan = pulled_plan(graph, tmp_path, monkeypatch, domain)
+    assert [(r.name, r.type, r.value) for r in plan.records] == records
+    assert plan.domains[0].sources["exoMxHost"].startswith("tenant file: Microsoft Graph, read ")
+
+
+def test_an_unverified_domain_publishes_its_ms_record_alone_after_a_pull(
+    graph: GraphReplay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    domain = {
+        "name": "unverified.example",
+        "topology": "third-party-front",
+        "thirdParty": {"name": "Filter", "mx": [{"host": "mx1.filter.example.net", "priority": 10}]},
+        "exchangeOnline": {"verification": "MS=ms11112222"},
+    }
+    plan = pulled_plan(graph, tmp_path, monkeypatch, domain)
+    assert [(r.name, r.type, r.value) for r in plan.records] == [
+        ("unverified.example.", "TXT", '"MS=ms11112222"'),
+    ]
+    assert plan.domains[0].awaits_verification
+    assert plan.connectors.tenants == ()

@@ -309,6 +309,9 @@ def test_skype_for_business_records(seed_domain) -> None:
 def test_dmarc_reports_outside_the_organization_need_authorization(seed_domain) -> None:
     seed_domain["name"] = "mail.contoso.com"
     seed_domain["exchangeOnline"]["mxHost"] = "mail-contoso-com.mail.protection.outlook.com"
+    seed_domain["exchangeOnline"]["dkim"] = {
+        s: f"{s}-mail-contoso-com._domainkey.contoso.onmicrosoft.com" for s in ("selector1", "selector2")
+    }
     seed_domain["dmarc"]["rua"] = ["mailto:d@contoso.com", "mailto:d@reports.example.net"]
     warnings = [str(w) for w in plan_domains(seed_domain).domains[0].warnings]
     assert warnings == [

@@ -1,6 +1,6 @@
 """Zone-file state names files relative to the project, through the real engine: a second checkout
 of a project runs its state with no change, and a state written with absolute paths (as before)
-needs none either."""
+takes the relative ones in one update that writes no file."""
 
 from __future__ import annotations
 
@@ -30,15 +30,23 @@ def test_state_holds_no_path_of_the_checkout_and_a_second_checkout_changes_nothi
     assert (second.zones / "contoso.com.zone").read_bytes() == written
 
 
-def test_a_state_of_absolute_paths_needs_no_change(tmp_path: Path) -> None:
+def test_a_state_of_absolute_paths_takes_relative_ones_without_writing_a_file(tmp_path: Path) -> None:
     project = make_project(
         tmp_path / "project", target={"kind": "zonefile", "directory": str(tmp_path / "project" / "zones")}
     )
     project.pulumi("up", "--yes")
     assert f'"path": "{project.zones}/contoso.com.zone"' in project.pulumi("stack", "export").stdout
+    zone = project.zones / "contoso.com.zone"
+    written, modified = zone.read_bytes(), zone.stat().st_mtime_ns
     project.write_config({**project.config(), "mailflow:target": RELATIVE})
+    # One update of the zone file's state, to its new spelling: no replacement.
+    assert project.changed_steps() == [("update", "contoso.com/zone")]
+    project.pulumi("up", "--yes")
+    (resource,) = [r for r in project.resources() if r["urn"].endswith("::contoso.com/zone")]
+    # What the provider reads, rewrites and deletes by; the ID, a resource's for good, keeps its name.
+    assert resource["inputs"]["path"] == resource["outputs"]["path"] == "zones/contoso.com.zone"
+    assert (zone.read_bytes(), zone.stat().st_mtime_ns) == (written, modified)
     project.pulumi("preview", "--expect-no-changes")
-    project.pulumi("up", "--yes", "--expect-no-changes")
     # A real move is still one: the guard refuses it, as it would any other.
     project.write_config(
         {**project.config(), "mailflow:target": {"kind": "zonefile", "directory": "elsewhere"}}

@@ -29,9 +29,11 @@ PROVIDER_SDKS = {"cloudflare": "pulumi_cloudflare", "azure": "pulumi_azure_nativ
 """The Python SDK of the provider plugin each target needs (the others need none)."""
 
 
-def stack_owner() -> str:
-    """This stack, as the ownership markers of zone files and record sets name it."""
-    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+def stack_owner(owner_id: str | None = None) -> str:
+    """This stack, as the ownership markers of zone files and record sets name it: its
+    ``mailflow:ownerId``, else ``<organization>/<project>/<stack>`` (on a self-managed backend the
+    organization is always ``organization``, so two installs may share that one)."""
+    return owner_id or f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 class Target(Protocol):
@@ -45,7 +47,11 @@ class Target(Protocol):
         destructive-change guard counts as deleting them."""
         ...
 
-    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None: ...
+    def register(
+        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
+    ) -> pulumi.CustomResource:
+        """Register the group's resource, and return it (the stack's cutover log waits for it)."""
+        ...
 
 
 @dataclass(frozen=True)

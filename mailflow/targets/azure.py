@@ -61,10 +61,12 @@ class AzureTarget:
     def placement(self, domain: DomainPlan) -> str:
         return f"azure {self.settings.resource_group_name}/{domain.place.zone}"
 
-    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
+    def register(
+        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
+    ) -> pulumi.CustomResource:
         first = group.records[0]
         zone = domain.place.zone
-        dns.RecordSet(
+        return dns.RecordSet(
             group.name,
             opts=opts,
             resource_group_name=self.resource_group_name,

@@ -77,9 +77,11 @@ class CloudflareTarget:
             self._zone_ids[domain.domain] = zone.zone_id
         return self._zone_ids[domain.domain]
 
-    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
+    def register(
+        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
+    ) -> pulumi.CustomResource:
         (record,) = group.records
-        cloudflare.DnsRecord(
+        return cloudflare.DnsRecord(
             group.name, opts=opts, zone_id=self.zone_id(domain, opts.parent), **record_args(record)
         )
 

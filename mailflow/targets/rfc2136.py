@@ -28,6 +28,7 @@ from mailflow.dnsupdate import (
     UpdateServer,
     claim_record_set,
     delete_record_set,
+    owners,
     read_record_set,
     release_marker,
     verify_key,
@@ -91,9 +92,11 @@ class RecordSetProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         server, name, rtype = _server(news), news["name"], news["type"]
         expected = _state(olds)
+        if _changed(olds, news, PLACE_INPUTS) and not same_record_set(olds, news, expected):
+            return UpdateResult(outs={**news, "adopted": _move(olds, news, expected)})
         outs = {**news, "adopted": olds.get("adopted")}
-        if _changed(olds, news, PLACE_INPUTS) and self._move(olds, news, expected):
-            return UpdateResult(outs=outs)
+        if olds.get("owner") != news["owner"]:
+            _check_owner_change(server, name, rtype, olds["owner"], news["owner"])
         if _changed(olds, news, CONTENT_INPUTS):
             write_record_set(
                 server,
@@ -109,28 +112,13 @@ class RecordSetProvider(ResourceProvider):
             verify_key(server, name, rtype, expected)
         return UpdateResult(outs=outs)
 
-    @staticmethod
-    def _move(olds: dict[str, Any], news: dict[str, Any], expected: RecordSetState) -> bool:
-        """Another server, port or zone. When it already holds what mailflow last wrote, it is the
-        same zone reached another way: not a move (False). Otherwise write the record set there,
-        read it back, and only then delete it at the old place (True)."""
-        server, name, rtype = _server(news), news["name"], news["type"]
-        there = read_record_set(server, name, rtype)
-        if there is not None and there.values == expected.values:
-            return False
-        existing, _ = claim_record_set(server, name, rtype, news["owner"], adopt=False)
-        write_record_set(server, name, rtype, int(news["ttl"]), news["values"], existing, news["owner"])
-        written = read_record_set(server, name, rtype)
-        if written is None or written.ttl != int(news["ttl"]):
-            raise UpdateFailed(
-                f"moving to {server.describe(name, rtype)}: it does not answer with the new record set"
-            )
-        delete_record_set(_server(olds), name, rtype, expected, olds["owner"])
-        return True
-
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Delete a record set this stack created; one it adopted stays, without its marker."""
+        """Delete a record set this stack created; one it adopted stays, without its marker; one
+        that only other stacks' markers name is theirs now, and stays as it is."""
         server, name, rtype = _server(props), props["name"], props["type"]
+        marked = owners(server, name, rtype)
+        if marked and props["owner"] not in marked:
+            return
         if props.get("adopted"):
             release_marker(server, name, rtype, props["owner"])
             return
@@ -141,6 +129,54 @@ class RecordSetProvider(ResourceProvider):
         if current is None:
             return ReadResult(None, {})
         return ReadResult(id_, {**props, "ttl": current.ttl, "values": list(current.values)})
+
+
+def same_record_set(olds: dict[str, Any], news: dict[str, Any], expected: RecordSetState) -> bool:
+    """Whether another server, port or zone is the same zone reached another way: it holds what
+    mailflow last wrote under this stack's marker. Equal values alone could be another stack's
+    record set, which this stack would then take and, on removal, delete."""
+    server, name, rtype = _server(news), news["name"], news["type"]
+    there = read_record_set(server, name, rtype)
+    if there is None or there.values != expected.values:
+        return False
+    return bool({olds["owner"], news["owner"]} & set(owners(server, name, rtype)))
+
+
+def _move(olds: dict[str, Any], news: dict[str, Any], expected: RecordSetState) -> dict[str, Any] | None:
+    """Write the record set at the new place (refused there, as a create is, if it holds one this
+    stack does not own and the domain does not adopt), read it back, and only then remove it at the
+    old place: deleted, or, adopted there, left without the marker. Return what was adopted at the
+    new place, for state."""
+    server, name, rtype = _server(news), news["name"], news["type"]
+    existing, adopted = claim_record_set(server, name, rtype, news["owner"], bool(news.get("adopt")))
+    write_record_set(server, name, rtype, int(news["ttl"]), news["values"], existing, news["owner"])
+    written = read_record_set(server, name, rtype)
+    if written is None or written.ttl != int(news["ttl"]):
+        raise UpdateFailed(
+            f"moving to {server.describe(name, rtype)}: it does not answer with the new record set"
+        )
+    if olds.get("adopted"):
+        release_marker(_server(olds), name, rtype, olds["owner"])
+    else:
+        delete_record_set(_server(olds), name, rtype, expected, olds["owner"])
+    if adopted and existing is not None:
+        return {"ttl": existing.ttl, "values": list(existing.values)}
+    return None
+
+
+def _check_owner_change(server: UpdateServer, name: str, rtype: str, old: str, new: str) -> None:
+    """A changed owner id (``mailflow:ownerId``) takes over only a record set that carries this
+    stack's marker under the old id (or the new one: a run cut off after the change); the update
+    that follows swaps the markers in one message."""
+    marked = owners(server, name, rtype)
+    if old in marked or new in marked:
+        return
+    found = f"the marker of {', '.join(marked)}" if marked else "no mailflow marker"
+    raise UpdateFailed(
+        f"changing the owner id of {server.describe(name, rtype)} from {old} to {new}: it carries "
+        f"{found}, not {old}'s, so it is left as it is: set mailflow:ownerId back, or remove the "
+        "record set from this stack"
+    )
 
 
 class DnsRecordSet(Resource):
@@ -155,8 +191,11 @@ class DnsRecordSet(Resource):
 class Rfc2136Target:
     resource_type = "pulumi-python:dynamic:Resource"
 
-    def __init__(self, settings: Rfc2136Settings, secret: pulumi.Input[str]) -> None:
+    def __init__(
+        self, settings: Rfc2136Settings, secret: pulumi.Input[str], owner_id: str | None = None
+    ) -> None:
         self.settings = settings
+        self.owner_id = owner_id
         # Secret in state and in every log, however the program holds it.
         self.secret = pulumi.Output.secret(secret)
 
@@ -180,15 +219,17 @@ class Rfc2136Target:
             "type": first.type,
             "ttl": first.ttl,
             "values": sorted(record.value for record in group.records),
-            "owner": stack_owner(),
+            "owner": stack_owner(self.owner_id),
             "adopt": domain.place.adopt,
         }
 
-    def register(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> None:
-        DnsRecordSet(group.name, self.props(domain, group), opts)
+    def register(
+        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
+    ) -> pulumi.CustomResource:
+        return DnsRecordSet(group.name, self.props(domain, group), opts)
 
 
 def make_target(settings: StackSettings, inputs: TargetInputs) -> Rfc2136Target:
     assert isinstance(settings.target, Rfc2136Settings)
     assert inputs.tsig_secret is not None, "the gate refuses an rfc2136 target without its secret"
-    return Rfc2136Target(settings.target, inputs.tsig_secret)
+    return Rfc2136Target(settings.target, inputs.tsig_secret, settings.owner_id)

@@ -4,8 +4,6 @@
 # Values without a note are fixed by the connector's purpose.
 #
 # Warnings:
-#   mailflow:domains[1].thirdParty.outboundSmartHosts: is not set, so outbound mail leaves Exchange Online directly, not through Mimecast (Europe), which SPF authorises (sendsOutbound): set the service's outbound relays to route mail through it, or sendsOutbound: false
-#   mailflow:domains[2].onPremises.smartHost: is not set, so the outbound connector to on-premises is left out: Exchange Online needs the host name of the on-premises servers that take mail for their mailboxes, e.g. mail.wingtiptoys.com
 #   mailflow:domains[2].onPremises.ips[1]: '2001:db8:25::/64' is IPv6 and left out of the connector: SenderIPAddresses holds IPv4 addresses only (match an IPv6 sender by onPremises.certificateName)
 #   mailflow:domains[4].thirdParty.connectorIps: is not set and thirdParty.spf has no ip4 term to default to, so the Partner inbound connector is left out; list the service's IPv4 addresses (/24 to /32) or set thirdParty.certificateName
 #   mailflow:domains[4].thirdParty.outboundSmartHosts: is not set, so outbound mail leaves Exchange Online directly, not through Example filtering service, which SPF authorises (sendsOutbound): set the service's outbound relays to route mail through it, or sendsOutbound: false
@@ -39,6 +37,23 @@ if ($Tenant -eq 'default') {
 
 if ($Tenant -eq 'adatum') {
 
+    # wingtiptoys.com: outbound connector for mail to mailboxes on the on-premises servers
+    #   -CloudServicesMailEnabled: as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and Exchange Online one organisation
+    #   -SmartHosts: mailflow:domains[2].onPremises.smartHost
+    #   -TlsDomain: mailflow:domains[2].onPremises.smartHost
+    #   -RecipientDomains: mailflow:domains[2].name
+    #   -RouteAllMessagesViaOnPremises: mailflow:domains[2].exchangeOnline.centralizedMailTransport (default false)
+    $wizard = Get-OutboundConnector | Where-Object { $_.ConnectorType -eq 'OnPremises' -and $_.Name -notlike 'mailflow *' }
+    if ($wizard) {
+        Write-Warning ('mailflow to on-premises: not made, the tenant has its own on-premises connector ' + ($wizard.Name -join ', ') + '; set onPremises.hybridWizard: true if the wizard keeps it')
+    } else {
+        if (-not (Get-OutboundConnector -Identity 'mailflow to on-premises' -ErrorAction SilentlyContinue)) {
+            New-OutboundConnector -Name 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.wingtiptoys.com') -TlsSettings DomainValidation -TlsDomain 'mail.wingtiptoys.com' -RecipientDomains @('wingtiptoys.com') -RouteAllMessagesViaOnPremises $false
+        } else {
+            Set-OutboundConnector -Identity 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.wingtiptoys.com') -TlsSettings DomainValidation -TlsDomain 'mail.wingtiptoys.com' -RecipientDomains @('wingtiptoys.com') -RouteAllMessagesViaOnPremises $false
+        }
+    }
+
     # wingtiptoys.com: inbound connector for mail the on-premises servers send through Exchange Online
     #   -CloudServicesMailEnabled: as the Hybrid Configuration Wizard sets it: keeps the headers that make on-premises and Exchange Online one organisation
     #   -SenderIPAddresses: mailflow:domains[2].onPremises.ips (onPremises.certificateName is unset)
@@ -61,12 +76,12 @@ if ($Tenant -eq 'adatum') {
     #   -RouteAllMessagesViaOnPremises: mailflow:domains[3].exchangeOnline.centralizedMailTransport (default false)
     $wizard = Get-OutboundConnector | Where-Object { $_.ConnectorType -eq 'OnPremises' -and $_.Name -notlike 'mailflow *' }
     if ($wizard) {
-        Write-Warning ('mailflow to on-premises: not made, the tenant has its own on-premises connector ' + ($wizard.Name -join ', ') + '; set onPremises.hybridWizard: true if the wizard keeps it')
+        Write-Warning ('mailflow to on-premises (adatum.com): not made, the tenant has its own on-premises connector ' + ($wizard.Name -join ', ') + '; set onPremises.hybridWizard: true if the wizard keeps it')
     } else {
-        if (-not (Get-OutboundConnector -Identity 'mailflow to on-premises' -ErrorAction SilentlyContinue)) {
-            New-OutboundConnector -Name 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
+        if (-not (Get-OutboundConnector -Identity 'mailflow to on-premises (adatum.com)' -ErrorAction SilentlyContinue)) {
+            New-OutboundConnector -Name 'mailflow to on-premises (adatum.com)' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
         } else {
-            Set-OutboundConnector -Identity 'mailflow to on-premises' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
+            Set-OutboundConnector -Identity 'mailflow to on-premises (adatum.com)' -ConnectorType OnPremises -CloudServicesMailEnabled $true -UseMXRecord $false -SmartHosts @('mail.adatum.com') -TlsSettings DomainValidation -TlsDomain 'mail.adatum.com' -RecipientDomains @('adatum.com') -RouteAllMessagesViaOnPremises $false
         }
     }
 
