@@ -8,7 +8,7 @@ import binascii
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import dns.exception
 import dns.name
@@ -20,11 +20,62 @@ from mailflow.fields import HostName, Model
 from mailflow.stackfile import Secret
 from mailflow.validation import NAMESPACE, format_loc, problem_message
 
+TSIG_SECRET = "tsigSecret"
+"""The rfc2136 target's TSIG secret (base64), a Pulumi secret: ``mailflow:tsigSecret``."""
 
-class ZoneFileSettings(Model):
+
+def _inside(name: str, zone: str) -> bool:
+    return name == zone or name.endswith(f".{zone}")
+
+
+class _Target(Model):
+    """What every target's settings answer for: the per-domain keys it takes, and its secret."""
+
+    kind: str
+    uses: ClassVar[frozenset[str]] = frozenset()
+    """The per-domain keys only some targets take that this one does (``importIds``, ``adopt``,
+    ``zoneId``, ``zoneName``)."""
+
+    def domain_problems(self, domain: Domain, path: str) -> list[Problem]:
+        """The domain's target-specific keys this target does not take, then its own checks."""
+        given = {
+            "importIds": bool(domain.import_ids),
+            "adopt": domain.adopt,
+            "zoneId": domain.zone_id is not None,
+            "zoneName": domain.zone_name is not None,
+        }
+        problems = [
+            Problem(f"{path}.{key}", _NOT_TAKEN[key].format(kind=self.kind))
+            for key, set_ in given.items()
+            if set_ and key not in self.uses
+        ]
+        return [*problems, *self.own_problems(domain, path)]
+
+    def own_problems(self, domain: Domain, path: str) -> list[Problem]:
+        return []
+
+    def secret_problems(self, secret: Any, path: str) -> list[Problem]:
+        """The TSIG secret, which only the rfc2136 target takes."""
+        return (
+            [] if secret is None else [Problem(path, f"is only used by the rfc2136 target, not {self.kind}")]
+        )
+
+
+_NOT_TAKEN = {
+    "importIds": (
+        "is for the cloudflare and azure targets; {kind} takes over existing records with adopt: true"
+    ),
+    "adopt": "is for the zonefile and rfc2136 targets; {kind} adopts with importIds",
+    "zoneId": "is only used by the cloudflare target, not {kind}",
+    "zoneName": "is only used by the azure target, not {kind}",
+}
+
+
+class ZoneFileSettings(_Target):
     """Writes one zone file per domain (no account needed)."""
 
     kind: Literal["zonefile"] = "zonefile"
+    uses: ClassVar[frozenset[str]] = frozenset({"adopt"})
     directory: Annotated[str, Field(min_length=1)] = "out/zones"
     """Where ``<domain>.zone`` files go, relative to the project directory unless absolute."""
     nameservers: Annotated[tuple[HostName, ...], Field(min_length=1)] = ("localhost",)
@@ -33,18 +84,26 @@ class ZoneFileSettings(Model):
     """The SOA RNAME (``hostmaster.<domain>`` when unset)."""
 
 
-class CloudflareSettings(Model):
+class CloudflareSettings(_Target):
     """``cloudflare.DnsRecord`` per record value; the token is the provider's ``cloudflare:apiToken``."""
 
     kind: Literal["cloudflare"]
+    uses: ClassVar[frozenset[str]] = frozenset({"importIds", "zoneId"})
     zone_id: Annotated[str, Field(min_length=1)] | None = None
 
 
-class AzureSettings(Model):
+class AzureSettings(_Target):
     """``azure-native.dns.RecordSet`` per name and type in an existing Azure DNS zone."""
 
     kind: Literal["azure"]
+    uses: ClassVar[frozenset[str]] = frozenset({"importIds", "zoneName"})
     resource_group_name: Annotated[str, Field(min_length=1)]
+
+    def own_problems(self, domain: Domain, path: str) -> list[Problem]:
+        zone = domain.zone_name
+        if zone is None or _inside(domain.name, zone):
+            return []
+        return [Problem(f"{path}.zoneName", f"'{zone}' does not contain '{domain.name}'")]
 
 
 def _ip_address(value: str) -> str:
@@ -82,11 +141,12 @@ MARKER_LABEL = "_mailflow"
 """The rfc2136 target marks each record set it owns with a TXT record at ``_mailflow.<name>``."""
 
 
-class Rfc2136Settings(Model):
+class Rfc2136Settings(_Target):
     """Signed dynamic updates (RFC 2136 + TSIG) to an authoritative server: BIND, Knot, PowerDNS,
     Windows DNS. The TSIG secret is the Pulumi secret ``mailflow:tsigSecret`` (base64)."""
 
     kind: Literal["rfc2136"]
+    uses: ClassVar[frozenset[str]] = frozenset({"adopt"})
     server: Annotated[str, AfterValidator(_ip_address)]
     port: Annotated[int, Field(ge=1, le=65535)] = 53
     zone: HostName | None = None
@@ -96,6 +156,30 @@ class Rfc2136Settings(Model):
         "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"
     ] = "hmac-sha256"
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    def own_problems(self, domain: Domain, path: str) -> list[Problem]:
+        if self.zone is None or _inside(domain.name, self.zone):
+            return []
+        return [
+            Problem(f"{path}.name", f"'{domain.name}' is not inside the rfc2136 target's zone '{self.zone}'")
+        ]
+
+    def secret_problems(self, secret: Any, path: str) -> list[Problem]:
+        """Present, stored as a Pulumi secret, and base64 where it can be read (a stack file holds
+        it encrypted; the program gets it decrypted)."""
+        hint = f"set it with `pulumi config set --secret {path} <base64 secret>`"
+        if secret in (None, ""):
+            return [Problem(path, "is required by the rfc2136 target", config_hint=hint)]
+        if not isinstance(secret, Secret):
+            return [
+                Problem(path, "must be a Pulumi secret, not plain text in the stack file", config_hint=hint)
+            ]
+        if secret.text is not None:
+            try:
+                base64.b64decode(secret.text, validate=True)
+            except binascii.Error:
+                return [Problem(path, "is not valid base64 (the form tsig-keygen and dnssec-keygen print)")]
+        return []
 
 
 TargetSettings = Annotated[
@@ -143,8 +227,6 @@ _TARGET_KINDS = frozenset({"zonefile", "cloudflare", "azure", "rfc2136"})
 _SETTINGS = frozenset(
     {"production", "target", "resourceTree", "stackOutputs", "strict", "maxDeleteShare", "ownerId"}
 )
-TSIG_SECRET = "tsigSecret"
-"""The rfc2136 target's TSIG secret (base64), a Pulumi secret: ``mailflow:tsigSecret``."""
 _KNOWN_TOP_LEVEL = _SETTINGS | {"domains", "domainsFile", "tenantFile", "tenant", TSIG_SECRET}
 
 
@@ -185,54 +267,10 @@ def parse_settings(values: Mapping[str, Any]) -> tuple[StackSettings | None, lis
 
 
 def secret_problems(settings: StackSettings, values: Mapping[str, Any]) -> list[Problem]:
-    """The rfc2136 target's TSIG secret: present, stored as a Pulumi secret, and base64 where it
-    can be read (a stack file holds it encrypted; the program gets it decrypted)."""
-    path = f"{NAMESPACE}:{TSIG_SECRET}"
-    secret = values.get(TSIG_SECRET)
-    kind = settings.target.kind
-    if kind != "rfc2136":
-        return [] if secret is None else [Problem(path, f"is only used by the rfc2136 target, not {kind}")]
-    hint = f"set it with `pulumi config set --secret {path} <base64 secret>`"
-    if secret in (None, ""):
-        return [Problem(path, "is required by the rfc2136 target", config_hint=hint)]
-    if not isinstance(secret, Secret):
-        return [Problem(path, "must be a Pulumi secret, not plain text in the stack file", config_hint=hint)]
-    if secret.text is not None:
-        try:
-            base64.b64decode(secret.text, validate=True)
-        except binascii.Error:
-            return [Problem(path, "is not valid base64 (the form tsig-keygen and dnssec-keygen print)")]
-    return []
+    """The TSIG secret as the stack's target takes it (``mailflow:tsigSecret``)."""
+    return settings.target.secret_problems(values.get(TSIG_SECRET), f"{NAMESPACE}:{TSIG_SECRET}")
 
 
 def check_target_keys(domain: Domain, path: str, target: StackSettings) -> list[Problem]:
-    """Per-domain keys that only one target kind uses."""
-    kind = target.target.kind
-    problems = []
-    if domain.import_ids and kind in ("zonefile", "rfc2136"):
-        problems.append(
-            Problem(
-                f"{path}.importIds",
-                f"is for the cloudflare and azure targets; {kind} takes over existing records "
-                "with adopt: true",
-            )
-        )
-    if domain.zone_id is not None and kind != "cloudflare":
-        problems.append(Problem(f"{path}.zoneId", f"is only used by the cloudflare target, not {kind}"))
-    update_zone = target.target.zone if isinstance(target.target, Rfc2136Settings) else None
-    if update_zone and domain.name != update_zone and not domain.name.endswith(f".{update_zone}"):
-        problems.append(
-            Problem(
-                f"{path}.name", f"'{domain.name}' is not inside the rfc2136 target's zone '{update_zone}'"
-            )
-        )
-    if domain.adopt and kind not in ("zonefile", "rfc2136"):
-        problems.append(
-            Problem(f"{path}.adopt", f"is for the zonefile and rfc2136 targets; {kind} adopts with importIds")
-        )
-    zone_name = domain.zone_name
-    if zone_name is not None and kind != "azure":
-        problems.append(Problem(f"{path}.zoneName", f"is only used by the azure target, not {kind}"))
-    elif zone_name is not None and domain.name != zone_name and not domain.name.endswith(f".{zone_name}"):
-        problems.append(Problem(f"{path}.zoneName", f"'{zone_name}' does not contain '{domain.name}'"))
-    return problems
+    """Per-domain keys that only some target kinds take, as the stack's target sees them."""
+    return target.target.domain_problems(domain, path)
