@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias, get_args
 
 import pulumi
+from pydantic import BaseModel
 
 from mailflow.config import Domain
 from mailflow.errors import ConfigError, Problem
@@ -124,12 +125,37 @@ class MailFlowDomainArgs:
             raise ConfigRunError(map(arg_problem, error.problems)) from None
         return PlannedDomain(domain, target, self.resource_tree, self.production)
 
-    def _target(self) -> dict[str, Any]:
+    def _target(self) -> Any:
         if isinstance(self.target, Mapping):
             return dict(self.target)
+        if not isinstance(self.target, BaseModel):
+            return self.target  # no mapping: the gate says what ``target`` must be
         # What was set, as config spells it: the gate checks it again, and fills in the defaults.
         given = self.target.model_dump(mode="json", by_alias=True, exclude_unset=True)
         return {"kind": self.target.kind, **given}
+
+    def provider_problems(self, opts: pulumi.ResourceOptions | None) -> list[Problem]:
+        """Providers in ``opts`` of another target than ``target`` names, and none of it: the
+        records would go elsewhere than the caller meant (a Cloudflare provider beside the default
+        zone-file target would write zone files)."""
+        given = opts.providers if opts is not None and opts.providers else ()
+        providers = [*(given.values() if isinstance(given, Mapping) else given)]
+        if opts is not None and opts.provider is not None:
+            providers.append(opts.provider)
+        target = self._target()
+        kind = target.get("kind", "zonefile") if isinstance(target, dict) else None
+        kinds = {PROVIDER_KINDS.get(getattr(provider, "package", "")) for provider in providers} - {None}
+        if kind is None or kind in kinds:
+            return []
+        default = " (the default)" if self.target == ZoneFileSettings() else ""
+        return [
+            Problem(
+                "target",
+                f"is {kind}{default}, but opts passes a {other} provider and none of {kind}: set "
+                f"target={{'kind': '{other}', …}} for records published through it",
+            )
+            for other in sorted(str(k) for k in kinds)
+        ]
 
     def _config(self) -> dict[str, Any]:
         """The args as the ``mailflow`` namespace of a stack config. An Input known only once
@@ -153,7 +179,8 @@ class MailFlowDomainArgs:
 
     def _input_problems(self) -> list[Problem]:
         """Args that have no stack config key, checked against the target they serve."""
-        kind = self._target().get("kind", "zonefile")
+        target = self._target()
+        kind = target.get("kind", "zonefile") if isinstance(target, dict) else None
         problems = []
         if self.resource_tree not in get_args(ComponentTree):
             problems.append(
@@ -163,14 +190,22 @@ class MailFlowDomainArgs:
             ("zone_id", self.zone_id, "cloudflare"),
             ("resource_group_name", self.resource_group_name, "azure"),
         ):
-            if value is not None and kind != used_by:
+            if value is not None and kind is not None and kind != used_by:
                 problems.append(Problem(arg, f"is only used by the {used_by} target, not {kind}"))
-        if self.resource_group_name is not None and "resourceGroupName" in self._target():
+        if (
+            self.resource_group_name is not None
+            and isinstance(target, dict)
+            and "resourceGroupName" in target
+        ):
             problems.append(
                 Problem("resource_group_name", "is given, and so is the target's resourceGroupName: keep one")
             )
         return problems
 
+
+PROVIDER_KINDS = {"cloudflare": "cloudflare", "azure-native": "azure"}
+"""The target each provider package publishes to: a provider of another package (``random``,
+say) passed for resources of the caller's own is not a mismatch."""
 
 ARG_NAMES = {
     "domains[0]": "domain",
@@ -333,6 +368,9 @@ class MailFlowDomain(pulumi.ComponentResource):
         # Planned before anything is registered, so that bad args leave no component behind.
         warnings: tuple[Problem, ...] = ()
         if isinstance(args, MailFlowDomainArgs):
+            mismatch = args.provider_problems(opts)
+            if mismatch:
+                raise ConfigRunError(mismatch)
             domain = args.planned()
             warnings = domain.plan.warnings
         else:  # the stack program, which logs the warnings of the whole stack itself

@@ -4,6 +4,7 @@ the user's provider, zone and parent, URNs and aliases relative to that parent, 
 from __future__ import annotations
 
 import copy
+import re
 import runpy
 import subprocess
 import sys
@@ -308,3 +309,47 @@ def test_a_target_given_as_a_model_or_as_config_is_checked_by_the_gate(target: A
 def test_args_are_checked_against_the_target_they_serve(args: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigRunError, match=problem.replace(".", r"\.").replace("(", r"\(")):
         MailFlowDomainArgs(domain=seed(), **args).planned()
+
+
+def test_a_target_that_is_no_mapping_is_named_not_a_traceback() -> None:
+    with pytest.raises(ConfigRunError) as caught:
+        MailFlowDomainArgs(domain=seed(), target="cloudflare").planned()  # type: ignore[arg-type]
+    assert [str(p) for p in caught.value.problems] == [
+        "target: Input should be a valid dictionary or object to extract fields from (got 'cloudflare')"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "providers", "says"),
+    [
+        (
+            None,
+            ["cloudflare"],
+            "target: is zonefile (the default), but opts passes a cloudflare provider and none of zonefile: "
+            "set target={'kind': 'cloudflare', …} for records published through it",
+        ),
+        (
+            {"kind": "azure", "resourceGroupName": "rg"},
+            ["cloudflare"],
+            "target: is azure, but opts passes a cloudflare",
+        ),
+        ({"kind": "cloudflare"}, ["cloudflare", "azure-native"], None),
+        (None, ["random"], None),
+    ],
+)
+def test_a_provider_of_another_target_than_the_args_name_is_refused(
+    target: dict[str, Any] | None, providers: list[str], says: str | None
+) -> None:
+    def program() -> None:
+        given = [pulumi.ProviderResource(package, f"mine-{package}", {}) for package in providers]
+        extra = {"target": target} if target else {}
+        args = MailFlowDomainArgs(
+            domain=seed(), zone_id="zone-1" if target == {"kind": "cloudflare"} else None, **extra
+        )
+        MailFlowDomain("contoso.com", args, pulumi.ResourceOptions(providers=given))
+
+    if says is None:
+        run_mocked(program)
+        return
+    with pytest.raises(Exception, match=re.escape(says)):
+        run_mocked(program)
