@@ -27,6 +27,7 @@ from pulumi.dynamic import (
 )
 
 from mailflow.cutover import PHASES, skipped_phases
+from mailflow.places import same_place
 
 ALLOW_VARIABLE = "MAILFLOW_ALLOW_DESTRUCTIVE"
 GUARD_NAME = "mailflow-change-guard"
@@ -37,17 +38,6 @@ SHOWN = 20
 def allowed() -> bool:
     """This run may delete or move what the guard protects: the pipeline set the variable."""
     return os.environ.get(ALLOW_VARIABLE, "").strip().lower() in ("1", "true", "yes")
-
-
-def same_place(old: str, new: str) -> bool:
-    """Whether two placements are one: equal, or the same file spelled once absolute and once
-    relative to the project directory, where Pulumi runs providers (zone files were placed by
-    absolute path before they were placed relative to the project)."""
-    if old == new:
-        return True
-    if os.path.isabs(old) == os.path.isabs(new):
-        return False
-    return os.path.realpath(old) == os.path.realpath(new)
 
 
 def _moving(name: str, cutover_mx: list[str]) -> bool:

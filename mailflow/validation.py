@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from mailflow.errors import Problem, quote
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 NAMESPACE = "mailflow"
 UNION_TAGS = frozenset({"switch", "setting"})

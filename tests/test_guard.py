@@ -9,7 +9,8 @@ import pytest
 from conftest import SEED_DOMAIN
 from pulumi_harness import run_program
 
-from mailflow.guard import ALLOW_VARIABLE, GuardProvider, allowed, destructive_changes, refusal, same_place
+from mailflow.guard import ALLOW_VARIABLE, GuardProvider, allowed, destructive_changes, refusal
+from mailflow.places import same_place
 
 BEFORE = {
     "placements": {f"d{i}.example/TXT": "zone a" for i in range(10)} | {"d0.example/MX": "zone a"},

@@ -13,17 +13,19 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from mailflow.errors import ConfigError, Problem
-from mailflow.groups import RecordGroup
-from mailflow.plan import DomainPlan
-from mailflow.settings import StackSettings
 from mailflow.validation import NAMESPACE
+
+if TYPE_CHECKING:
+    from mailflow.groups import RecordGroup
+    from mailflow.plan import DomainPlan
+    from mailflow.settings import StackSettings
 
 PROVIDER_SDKS = {"cloudflare": "pulumi_cloudflare", "azure": "pulumi_azure_native"}
 """The Python SDK of the provider plugin each target needs (the others need none)."""

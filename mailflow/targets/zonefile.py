@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.exception
 import dns.name
@@ -30,12 +30,16 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mailflow.groups import RecordGroup
-from mailflow.guard import same_place
 from mailflow.names import fqdn
-from mailflow.plan import DomainPlan
-from mailflow.settings import StackSettings, ZoneFileSettings
-from mailflow.targets import TargetInputs, stack_owner
+from mailflow.places import same_place
+from mailflow.targets import stack_owner
+
+if TYPE_CHECKING:
+    # The provider runs in a process of its own, which needs none of the planning modules.
+    from mailflow.groups import RecordGroup
+    from mailflow.plan import DomainPlan
+    from mailflow.settings import StackSettings, ZoneFileSettings
+    from mailflow.targets import TargetInputs
 
 INPUTS = ("path", "origin", "records", "nameservers", "hostmaster", "ttl", "owner")
 # SOA timers: refresh, retry, expire, negative-caching TTL (RFC 1912 §2.2 ranges).
@@ -460,5 +464,7 @@ class ZoneFileTarget:
 
 
 def make_target(settings: StackSettings, inputs: TargetInputs) -> ZoneFileTarget:
+    from mailflow.settings import ZoneFileSettings
+
     assert isinstance(settings.target, ZoneFileSettings)
     return ZoneFileTarget(settings.target, settings.owner_id)
