@@ -10,6 +10,8 @@ if settings.get_monitor() is None:
 
     serve()
 else:
-    from mailflow.program import main
+    from mailflow.program import run
 
-    main()
+    # Called from here: each call between the program and a resource's constructor is a frame of
+    # the stack trace the engine keeps in state for every resource (``mailflow.targets.Pending``).
+    run(owned_process=True)

@@ -11,7 +11,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from bench.fleet import fleet_cases
 from bench.floor import prepare as prepare_floor
 from bench.harness import Case, Pair, Result, print_progress, run_case, run_pair
 from bench.octodns_peer import write_octodns_inputs
+from mailflow.settings import RESOURCE_TREES
 from tests.bind_server import KEY_NAME, BindServer
 from tests.pulumi_project import Project, make_project
 from tests.stack_fixtures import stack_values, write_stack_file
@@ -48,7 +49,8 @@ class Comparison:
 
 def plan_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], list[Comparison]]:
     """In-process validate + plan; `mailflow plan --format zone` to a file against the floor
-    (``bench/floor.py``: the same bytes, loaded and written), at most 3x at 10,000 domains."""
+    (``bench/floor.py``: the same records, precomputed, loaded as a list and written), at most 3x
+    at 10,000 domains."""
     cases = [
         Case(
             "plan",
@@ -61,14 +63,14 @@ def plan_cases(sizes: list[int], workdir: Path) -> tuple[list[Case], list[Compar
     comparisons = []
     for n in sizes:
         stack = write_stack_file(workdir / f"Pulumi.plan{n}.yaml", n)
-        data = workdir / f"floor-{n}.data"
+        data = workdir / f"floor-{n}.json"
         prepare_floor(str(stack), str(data))
         comparisons.append(
             Comparison(
                 _plan_to_file(stack, workdir / f"plan-{n}.zone", "plan", n),
                 Case(
                     "plan",
-                    f"floor: the same bytes loaded and written, {sized(n)}",
+                    f"floor: the same records loaded as a list and written, {sized(n)}",
                     [
                         "sh",
                         "-c",
@@ -349,46 +351,81 @@ def table(results: list[Result], pairs: list[tuple[Comparison, Pair]]) -> str:
     return "\n".join(lines)
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``minimum``."""
+
+    def count(text: str) -> int:
+        if not text.strip().isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {minimum}")
+        return int(text)
+
+    return count
+
+
 def _sizes(text: str) -> list[int]:
-    return [int(n) for n in text.split(",") if n]
+    """An argument type: comma-separated numbers of domains."""
+    return [_count(1)(n) for n in text.split(",") if n] or _count(1)("")
+
+
+def _among(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argument type: comma-separated names, each one of ``choices``."""
+
+    def among(text: str) -> list[str]:
+        names = [name for name in text.split(",") if name]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose among {', '.join(choices)}")
+        return names
+
+    return among
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs (pairs) per case (comparison)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs (pairs) before them")
     parser.add_argument(
-        "--groups", default=",".join(GROUPS), help=f"comma-separated, of: {', '.join(GROUPS)}"
+        "--repeat", type=_count(1), default=5, help="timed runs (pairs) per case (comparison)"
     )
-    parser.add_argument("--plan-sizes", default="1,100,1000,10000")
-    parser.add_argument("--mocks-sizes", default="1,100,1000")
-    parser.add_argument("--engine-sizes", default="1,100,1000")
-    parser.add_argument("--bind-sizes", default="1,100")
+    parser.add_argument("--warmup", type=_count(0), default=1, help="untimed runs (pairs) before them")
     parser.add_argument(
-        "--trees", default="flat", help="mailflow resourceTree shapes measured by mocks and engine"
+        "--groups",
+        type=_among(GROUPS),
+        default=list(GROUPS),
+        help=f"comma-separated, of: {', '.join(GROUPS)}",
+    )
+    parser.add_argument("--plan-sizes", type=_sizes, default=_sizes("1,100,1000,10000"))
+    parser.add_argument("--mocks-sizes", type=_sizes, default=_sizes("1,100,1000"))
+    parser.add_argument("--engine-sizes", type=_sizes, default=_sizes("1,100,1000"))
+    parser.add_argument("--bind-sizes", type=_sizes, default=_sizes("1,100"))
+    parser.add_argument(
+        "--trees",
+        type=_among(RESOURCE_TREES),
+        default=["flat"],
+        help="mailflow resourceTree shapes measured by mocks and engine",
     )
     parser.add_argument(
         "--engine-checkpoints",
-        default="default",
+        type=_among(tuple(CHECKPOINTS)),
+        default=["default"],
         help="engine runs with per-step checkpoints (default) and/or PULUMI_SKIP_CHECKPOINTS (skip)",
     )
     parser.add_argument(
         "--engine-checkpoint-max",
-        type=int,
+        type=_count(1),
         default=1000,
         help="largest size run with per-step checkpoints, whose cost grows with the square of the stack",
     )
-    parser.add_argument("--peer-sizes", default="1,100,1000")
-    parser.add_argument("--fleet-total", type=int, default=5000, help="domains of the fleet benchmark")
-    parser.add_argument("--fleet-stacks", type=int, default=5, help="stacks they are split into")
+    parser.add_argument("--peer-sizes", type=_sizes, default=_sizes("1,100,1000"))
+    parser.add_argument("--fleet-total", type=_count(1), default=5000, help="domains of the fleet benchmark")
+    parser.add_argument("--fleet-stacks", type=_count(1), default=5, help="stacks they are split into")
     parser.add_argument(
         "--fleet-checkpoints",
+        choices=tuple(CHECKPOINTS),
         default="skip",
         help="default or skip (one stack of 5,000 with per-step checkpoints runs for hours)",
     )
     args = parser.parse_args()
-    groups = set(args.groups.split(","))
-    trees = args.trees.split(",")
+    groups = set(args.groups)
+    trees = args.trees
     stop_servers: Callable[[], None] = lambda: None  # noqa: E731
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
@@ -396,17 +433,17 @@ def main() -> None:
         cases: list[Case] = []
         comparisons: list[Comparison] = []
         if "plan" in groups:
-            plan, floor = plan_cases(_sizes(args.plan_sizes), workdir)
+            plan, floor = plan_cases(args.plan_sizes, workdir)
             cases += plan
             comparisons += floor
         if "mocks" in groups:
-            comparisons += mocks_cases(_sizes(args.mocks_sizes), trees)
+            comparisons += mocks_cases(args.mocks_sizes, trees)
         if "engine" in groups:
-            checkpoints = args.engine_checkpoints.split(",")
-            sizes = _sizes(args.engine_sizes)
-            comparisons += engine_cases(sizes, trees, checkpoints, args.engine_checkpoint_max, workdir)
+            comparisons += engine_cases(
+                args.engine_sizes, trees, args.engine_checkpoints, args.engine_checkpoint_max, workdir
+            )
         if "peer" in groups:
-            comparisons += peer_cases(_sizes(args.peer_sizes), workdir)
+            comparisons += peer_cases(args.peer_sizes, workdir)
         if "fleet" in groups:
             one, fleet = fleet_cases(
                 workdir, args.fleet_total, args.fleet_stacks, checkpoints=args.fleet_checkpoints
@@ -414,7 +451,7 @@ def main() -> None:
             comparisons.append(Comparison(fleet, one))
         try:
             if "bind" in groups:
-                bind, stop_servers = bind_cases(_sizes(args.bind_sizes), workdir)
+                bind, stop_servers = bind_cases(args.bind_sizes, workdir)
                 cases += bind
             results = []
             for case in cases:

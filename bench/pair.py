@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    revision, runs, separator, *command = sys.argv[1:]
-    if separator != "--" or not command:
+    arguments = sys.argv[1:]
+    if len(arguments) < 4 or arguments[2] != "--" or not arguments[1].isdigit() or int(arguments[1]) < 1:
         sys.exit(__doc__)
+    revision, runs, _, *command = arguments
     if "/" in command[0]:  # a program named by path runs the same in both trees
         command[0] = str(Path(command[0]).absolute())
     with tempfile.TemporaryDirectory() as directory:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mailflow import __version__
-from mailflow.cutover import PHASES
 from mailflow.errors import MAX_MESSAGE, ConfigError, Problem, printable
+from mailflow.phases import PHASES
 from mailflow.plan import StackPlan, plan_stack, without_gc_pauses
 from mailflow.render import plan_json, plan_table, plan_zone
 from mailflow.resolvers import LiveResolver, Nameserver

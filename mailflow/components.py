@@ -33,7 +33,7 @@ from mailflow.settings import (
     ZoneFileSettings,
 )
 from mailflow.stackfile import Secret, with_files
-from mailflow.targets import Target, TargetInputs, load_target
+from mailflow.targets import Pending, Target, TargetInputs, load_target
 from mailflow.topology import DOMAIN_PART, EXCHANGE_ONLINE_PART, ON_PREMISES_PART, THIRD_PARTY_PART
 from mailflow.validation import NAMESPACE
 
@@ -45,7 +45,7 @@ PART_TYPES = {
 }
 
 ComponentTree = Literal["parts", "domain"]
-"""The tree shapes that have a ``MailFlowDomain``; ``flat`` registers none (``register_records``)."""
+"""The tree shapes that have a ``MailFlowDomain``; ``flat`` registers none (``pending_records``)."""
 TargetSettingsModel = ZoneFileSettings | CloudflareSettings | AzureSettings | Rfc2136Settings
 
 
@@ -311,17 +311,13 @@ class _Parents:
         return f"{DOMAIN_TYPE}${PART_TYPES[level]}$"
 
 
-def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> list[pulumi.CustomResource]:
-    """Register each record group of the domain under its parent in the domain's tree shape:
-    ``parents`` of its ``MailFlowDomain``, or None for the flat shape, records at the top of the
-    stack with no component (each component is an engine step and a state write). Return the
-    record resources.
-
-    The stack program calls it straight for every domain: each call between the program and a
-    resource's constructor is a frame of the stack trace the engine keeps in state per resource."""
+def pending_records(domain: PlannedDomain, parents: _Parents | None = None) -> list[Pending]:
+    """Each record group of the domain, ready to be registered under its parent in the domain's
+    tree shape: ``parents`` of its ``MailFlowDomain``, or None for the flat shape, records at the
+    top of the stack with no component (each component is an engine step and a state write)."""
     tree = domain.resource_tree
     parents = parents or _Parents(domain.plan.domain, None, None)
-    registered = []
+    pending = []
     for group in domain.plan.groups:
         parent = parents.of(tree, group.part)
         assert not isinstance(parent, pulumi.Output), "the components of the tree shape are registered"
@@ -333,8 +329,8 @@ def register_records(domain: PlannedDomain, parents: _Parents | None = None) -> 
             aliases=parents.aliases(tree, group.part, domain.target.resource_type, group.name),
             depends_on=[domain.guard] if domain.guard is not None else None,
         )
-        registered.append(domain.target.register(domain.plan, group, options))
-    return registered
+        pending.append(domain.target.pending(domain.plan, group, options))
+    return pending
 
 
 def _parts(groups: Iterable[RecordGroup]) -> list[str]:
@@ -376,7 +372,7 @@ class MailFlowDomain(pulumi.ComponentResource):
         else:  # the stack program, which logs the warnings of the whole stack itself
             domain = args
         if domain.resource_tree == "flat":
-            raise ValueError("the flat tree shape has no MailFlowDomain: use register_records")
+            raise ValueError("the flat tree shape has no MailFlowDomain: use pending_records")
         super().__init__(DOMAIN_TYPE, name, None, opts)
         for warning in warnings:
             pulumi.log.warn(str(warning), resource=self)
@@ -386,7 +382,8 @@ class MailFlowDomain(pulumi.ComponentResource):
                 parents.parts[part] = TopologyPart(
                     part, part_name(name, part), pulumi.ResourceOptions(parent=self)
                 )
-        register_records(domain, parents)
+        for register in pending_records(domain, parents):
+            register()
         outputs = domain_outputs(domain.plan)
         self.topology = outputs["topology"]
         self.spf = outputs["spf"]

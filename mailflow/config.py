@@ -30,6 +30,7 @@ from mailflow.fields import (
     TlsRptUri,
     Ttl,
 )
+from mailflow.phases import CutoverPhase
 from mailflow.validation import NAMESPACE, problems_from
 
 
@@ -197,9 +198,6 @@ class ExtraRecord(Model):
         return names.relative_name(self.name)
 
 
-CutoverPhase = Literal["prepare", "dual", "switch", "settle", "done", "rollback"]
-
-
 class ExchangeOnlineBefore(Model):
     """The Exchange Online settings of the side mail flows through today, where they differ."""
 
@@ -244,9 +242,9 @@ class Domain(Model):
     topology: Topology
     ttl: Ttl = 3600
     third_party: ThirdParty | None = None
-    exchange_online: ExchangeOnline = ExchangeOnline()
+    exchange_online: ExchangeOnline = ExchangeOnline.model_construct()
     on_premises: OnPremises | None = None
-    spf: Spf = Spf()
+    spf: Spf = Spf.model_construct()
     dmarc: Dmarc | None = None
     mta_sts: MtaSts | None = None
     tls_rpt: TlsRpt | None = None

@@ -302,10 +302,11 @@ def _route_senders(connector: Connector, side: DomainPlan) -> set[SpfTerm]:
 def _check_route_in_spf(route: Connector, domains: list[DomainPlan], found: _Findings) -> None:
     """The tenant's one route for internet mail carries every domain's mail, not just that of the
     domains that asked for it: their SPF must authorise where it leaves from."""
-    owners = [domain for domain in domains if domain.domain in route.domains]
+    routed = set(route.domains)
+    owners = [domain for domain in domains if domain.domain in routed]
     needed = {term for owner in owners for side in _sides(owner) for term in _route_senders(route, side)}
     for domain in domains:
-        if domain.domain in route.domains:
+        if domain.domain in routed:
             continue
         published = {term for side in _sides(domain) if side.routing for term in side.routing.spf_terms}
         missing = sorted(term.text for term in needed - published)

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailflow.assigned import is_mx_microsoft
-from mailflow.config import Cutover, CutoverPhase
+from mailflow.config import Cutover
 from mailflow.errors import Problem
+from mailflow.phases import FORWARD, CutoverPhase
 from mailflow.topology import MxTarget
 
 if TYPE_CHECKING:
     from mailflow.plan import DomainPlan
 
-FORWARD: tuple[CutoverPhase, ...] = ("prepare", "dual", "switch", "settle", "done")
-"""The phases of a move in their order; ``dual`` is the one that may be left out."""
-PHASES: tuple[CutoverPhase, ...] = (*FORWARD, "rollback")
 LOWERED_TTL: frozenset[CutoverPhase] = frozenset({"prepare", "dual", "switch", "rollback"})
 """Phases whose MX and apex TXT record sets carry the cutover's TTL: caches must forget them soon."""
 OLD_SIDE: frozenset[CutoverPhase] = frozenset({"prepare", "rollback"})
@@ -37,17 +35,6 @@ def next_phase(cutover: Cutover) -> CutoverPhase | None:
         return None
     ahead = FORWARD[FORWARD.index(cutover.phase) + 1 :]
     return next((phase for phase in ahead if phase != "dual" or cutover.dual), None)
-
-
-def skipped_phases(previous: CutoverPhase, phase: CutoverPhase) -> tuple[CutoverPhase, ...]:
-    """The phases that must go live between ``previous`` and ``phase``; none when ``phase`` may
-    follow it: the next phase (``dual`` may be left out), one already passed (going back), or
-    ``rollback`` from any. After ``rollback``, which publishes what ``prepare`` does, the move
-    goes on as after ``prepare``."""
-    if phase == "rollback":
-        return ()
-    start = FORWARD.index("prepare" if previous == "rollback" else previous)
-    return tuple(between for between in FORWARD[start + 1 : FORWARD.index(phase)] if between != "dual")
 
 
 def to_mx_microsoft(old: Iterable[MxTarget], new: Iterable[MxTarget]) -> bool:

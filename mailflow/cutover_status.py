@@ -25,18 +25,16 @@ from typing import Any
 
 import dns.rdtypes.txtbase
 
-from mailflow.config import CutoverPhase
 from mailflow.cutover import (
     LOWERED_TTL,
-    PHASES,
     CutoverState,
     closing_steps,
     next_phase,
     phase_steps,
-    skipped_phases,
 )
 from mailflow.errors import ConfigError, Problem
 from mailflow.names import fqdn
+from mailflow.phases import PHASES, CutoverPhase, skipped_phases
 from mailflow.plan import DomainPlan, StackPlan, at_phase
 from mailflow.resolvers import DnsFailure, LiveResolver, Nameserver, RecordSet, bundled_snapshot
 from mailflow.spf import LookupCounter, SpfTerm, is_spf_record, record_terms

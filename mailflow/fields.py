@@ -102,7 +102,11 @@ TlsRptUri = Annotated[str, AfterValidator(tls_rpt_uri)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # Validators are built when first used, not at import: a run uses few of the models (a stack
+    # without a tenant file never validates one), and each costs start-up time.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
 
 Cloud = Literal["commercial", "gcc-high", "dod", "china"]

@@ -26,7 +26,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mailflow.cutover import PHASES, skipped_phases
+from mailflow.phases import PHASES, skipped_phases
 from mailflow.places import same_place
 
 ALLOW_VARIABLE = "MAILFLOW_ALLOW_DESTRUCTIVE"
@@ -47,7 +47,7 @@ def _moving(name: str, cutover_mx: list[str]) -> bool:
 
 def phase_moves(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     """The ``<domain>/MX`` names of the domains whose cutover phase this run changes to one that
-    may follow the phase the last run applied (``cutover.skipped_phases``): their configured phase
+    may follow the phase the last run applied (``phases.skipped_phases``): their configured phase
     is the explicit yes to moving their MX, only in the run that applies it, and not past a phase
     that must come between. Where the last run had no phase for the domain, any phase is."""
     now: dict[str, str] = news.get("cutoverMx") or {}

@@ -17,12 +17,13 @@ from mailflow.assigned import (
     mx_microsoft_problems,
     verification_findings,
 )
-from mailflow.config import CutoverPhase, Domain, Topology, parse_domains, phase_problems, previous_domain
+from mailflow.config import Domain, Topology, parse_domains, phase_problems, previous_domain
 from mailflow.connectors import ConnectorPlan, plan_connectors
 from mailflow.cutover import LOWERED_TTL, OLD_SIDE, CutoverState, phase_mx, policy_id, untested_move_problems
 from mailflow.errors import ConfigError, Problem, quote
 from mailflow.groups import GROUPINGS, RecordGroup
 from mailflow.names import fqdn, too_long
+from mailflow.phases import CutoverPhase
 from mailflow.records import (
     Record,
     exchange_online_records,

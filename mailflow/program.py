@@ -4,7 +4,8 @@ a ``MailFlowDomain`` per domain, and the stack outputs ``mailflow:stackOutputs``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from mailflow.components import (
     MailFlowDomain,
     PlannedDomain,
     domain_outputs,
-    register_records,
+    pending_records,
 )
 from mailflow.connectors import render_script
 from mailflow.errors import ConfigError
@@ -89,9 +90,12 @@ def stack_outputs(plan: StackPlan) -> dict[str, Any]:
 def run(owned_process: bool = False) -> dict[str, Any]:
     """Register every domain's resources and export what ``mailflow:stackOutputs`` asks for, and
     the cutover phases the stack applies (``cutover``), which it returns. ``owned_process``: the
-    process is mailflow's own and ends with the run, so the collector is tuned for it.
+    process is mailflow's own and ends with the run (``__main__.py``), so the collector is tuned
+    for it; a caller's is left as it is.
 
     A config problem raises ``pulumi.RunError`` before any resource is registered."""
+    if owned_process:
+        tune_gc_for_registration()
     try:
         with without_gc_pauses(freeze=owned_process):
             plan = plan_stack(with_files(config_values(), Path.cwd()))
@@ -103,13 +107,19 @@ def run(owned_process: bool = False) -> dict[str, Any]:
     settings = plan.settings
     guard = change_guard(plan, target)
     # Per domain, what its records are registered as: the records, or the component holding them.
-    registered: dict[str, Sequence[pulumi.Resource]] = {}
+    pending: dict[str, Sequence[Callable[[], pulumi.Resource]]] = {}
     for domain in plan.domains:
         planned = PlannedDomain(domain, target, settings.resource_tree, settings.production, guard)
         if settings.resource_tree == "flat":
-            registered[domain.domain] = register_records(planned)
+            pending[domain.domain] = pending_records(planned)
         else:
-            registered[domain.domain] = [MailFlowDomain(domain.domain, planned)]
+            pending[domain.domain] = [partial(MailFlowDomain, domain.domain, planned)]
+    # Registered here, one call below the program (``mailflow.targets.Pending``): not from a
+    # helper, nor from a comprehension, which is a frame of its own.
+    registered: dict[str, list[pulumi.Resource]] = {name: [] for name in pending}
+    for name, resources in pending.items():
+        for register in resources:
+            registered[name].append(register())
     exported = stack_outputs(plan)
     phases = {
         domain.domain: {
@@ -128,8 +138,3 @@ def run(owned_process: bool = False) -> dict[str, Any]:
         pulumi.export(key, value)
     return exported
 
-
-def main() -> None:
-    """The stack program as Pulumi runs it (``__main__.py``), in a process of its own."""
-    tune_gc_for_registration()
-    run(owned_process=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,6 +16,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 
 from mailflow.guard import GUARD_NAME
 
+ROOT = Path(__file__).resolve().parent.parent
 STACK = "<stack>"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -33,6 +37,8 @@ class Registration:
     aliases: list[str]
     """The URN each alias names, sent as a URN or as a former parent (aliases that keep the
     current parent, such as a provider SDK's type aliases, are left out)."""
+    stack: list[tuple[str, int]]
+    """The stack trace the engine would keep in state: (file URI, line), innermost first."""
 
 
 @dataclass
@@ -87,6 +93,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         for a in request.aliases
                         if a.urn or a.spec.noParent or a.spec.parentUrn
                     ],
+                    stack=[(frame.pc.uri, frame.pc.line) for frame in request.stackTrace.frames],
                 )
             )
         return response
@@ -138,9 +145,13 @@ def run_mocked(
 
 
 def run_program(
-    values: dict[str, Any], extra_config: dict[str, str] | None = None, secret_keys: list[str] | None = None
+    values: dict[str, Any],
+    extra_config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    as_main: bool = False,
 ) -> ProgramRun:
-    """Run ``mailflow.program.run`` with ``mailflow:*`` config ``values`` under mocks."""
+    """Run ``mailflow.program.run`` with ``mailflow:*`` config ``values`` under mocks; with
+    ``as_main``, the project's ``__main__.py``, as Pulumi runs it, instead."""
     from mailflow.program import run
 
     # A read tenant file is not config: the program reads it again from ``tenantFile``.
@@ -153,7 +164,8 @@ def run_program(
         if key != "tenant"
     }
     config.update(extra_config or {})
-    registrations, outputs, calls = run_mocked(run, config, secret_keys)
+    body = partial(runpy.run_path, str(ROOT / "__main__.py"), run_name="__main__") if as_main else run
+    registrations, outputs, calls = run_mocked(body, config, secret_keys)
     (guard,) = [r for r in registrations if r.name == GUARD_NAME]
     others = [r for r in registrations if r is not guard]
     return ProgramRun(others, outputs, calls, guard)

@@ -23,17 +23,16 @@ from tenant_data import NEW_MX as TENANT_MX
 from mailflow.cli import main
 from mailflow.connectors import Connector, render_script
 from mailflow.cutover import (
-    PHASES,
     closing_steps,
     next_phase,
     phase_mx,
     phase_steps,
     policy_id,
-    skipped_phases,
 )
 from mailflow.errors import ConfigError
 from mailflow.guard import destructive_changes, phase_moves, refusal
 from mailflow.phase_log import APPLIED_AT, LOG_NAME, PhaseLogProvider, stamped
+from mailflow.phases import PHASES, skipped_phases
 from mailflow.plan import DomainPlan, StackPlan, plan_stack
 from mailflow.resolvers import bundled_snapshot
 from mailflow.spf import split_strings

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from test_cutover import from_protection_host
 
 from mailflow.cli import main
-from mailflow.cutover import PHASES
 from mailflow.cutover_status import Journal, default_journal, find_servers, spf_gaps
 from mailflow.errors import ConfigError
+from mailflow.phases import PHASES
 from mailflow.plan import DomainPlan, plan_stack
 from mailflow.records import Record
 from mailflow.resolvers import LiveResolver, Nameserver

@@ -26,7 +26,6 @@ from conftest import (
 from pulumi_harness import run_program
 from stack_fixtures import stack_values
 
-from mailflow import program
 from mailflow.plan import REGISTRATION_GC_THRESHOLDS
 from mailflow.settings import RESOURCE_TREES
 from mailflow.stackfile import read_stack_file
@@ -415,16 +414,39 @@ def thresholds() -> Any:
 
 
 def test_the_program_process_tunes_the_collector_and_run_alone_does_not(
-    thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+    thresholds: tuple[int, int, int],
 ) -> None:
     gc.unfreeze()
     run_program(seed())
     # run() is what tests and other programs call: their collector is left as it was.
     assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0
-    ran = []
-    monkeypatch.setattr(program, "run", lambda owned_process: ran.append(owned_process))
-    program.main()
-    assert ran == [True]
-    assert gc.get_threshold() == REGISTRATION_GC_THRESHOLDS
-    assert REGISTRATION_GC_THRESHOLDS[0] > thresholds[0]
+    try:
+        run_program(seed(), as_main=True)
+        assert gc.get_threshold() == REGISTRATION_GC_THRESHOLDS
+        assert REGISTRATION_GC_THRESHOLDS[0] > thresholds[0]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("tree", RESOURCE_TREES)
+def test_the_stack_program_registers_from_run_called_by_the_program(
+    tree: str, thresholds: tuple[int, int, int]
+) -> None:
+    """The engine keeps each resource's stack trace in state and rewrites it on every checkpoint:
+    every resource of the stack is registered by ``run`` itself, which ``__main__.py`` calls, as
+    a hand-written program registers its resources (the records of a component, by the component)."""
+    try:
+        run = run_program(seed(resourceTree=tree), as_main=True)
+    finally:
+        gc.unfreeze()
+    assert run.registrations
+    for registration in run.registrations:
+        # Below the first frame outside the resource's own class (the zone file's, here).
+        inner, outer = [uri for uri, _ in registration.stack if "/mailflow/targets/" not in uri][:2]
+        if registration.parent.endswith(("::contoso.com", "/ExchangeOnline", "/ThirdPartyFront", "/OnPremises")):
+            assert inner.endswith("/mailflow/components.py"), registration.name
+        else:
+            assert inner.endswith("/mailflow/program.py"), registration.name
+            assert outer.endswith("/__main__.py"), registration.name

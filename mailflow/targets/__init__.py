@@ -11,9 +11,10 @@ import importlib.util
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from mailflow.groups import RecordGroup
     from mailflow.plan import DomainPlan
     from mailflow.settings import StackSettings
+
+Pending: TypeAlias = Callable[[], pulumi.CustomResource]
+"""A resource ready to be registered: calling it registers it and returns it. The stack program
+makes these calls itself, one call below the program as a hand-written one would: the engine keeps
+the stack trace of every registration in state and rewrites the state on every checkpoint, so each
+call between the program and a resource's constructor costs every resource a frame of state."""
 
 PROVIDER_SDKS = {"cloudflare": "pulumi_cloudflare", "azure": "pulumi_azure_native"}
 """The Python SDK of the provider plugin each target needs (the others need none)."""
@@ -49,10 +56,8 @@ class Target(Protocol):
         destructive-change guard counts as deleting them."""
         ...
 
-    def register(
-        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
-    ) -> pulumi.CustomResource:
-        """Register the group's resource, and return it (the stack's cutover log waits for it)."""
+    def pending(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> Pending:
+        """The group's resource, ready to be registered (the stack's cutover log waits for it)."""
         ...
 
 

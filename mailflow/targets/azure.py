@@ -4,6 +4,7 @@ config, environment or managed identity); mailflow never reads them."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -14,7 +15,7 @@ from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
 from mailflow.settings import AzureSettings, StackSettings
-from mailflow.targets import TargetInputs
+from mailflow.targets import Pending, TargetInputs
 
 METADATA = {"managedBy": "mailflow"}
 
@@ -61,12 +62,11 @@ class AzureTarget:
     def placement(self, domain: DomainPlan) -> str:
         return f"azure {self.settings.resource_group_name}/{domain.place.zone}"
 
-    def register(
-        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
-    ) -> pulumi.CustomResource:
+    def pending(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> Pending:
         first = group.records[0]
         zone = domain.place.zone
-        return dns.RecordSet(
+        return partial(
+            dns.RecordSet,
             group.name,
             opts=opts,
             resource_group_name=self.resource_group_name,

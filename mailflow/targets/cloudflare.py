@@ -7,6 +7,7 @@ long SPF record never shows a perpetual diff. The API token is the provider's ow
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -16,7 +17,7 @@ from mailflow.groups import RecordGroup
 from mailflow.plan import DomainPlan
 from mailflow.records import Record, caa_fields
 from mailflow.settings import CloudflareSettings, StackSettings
-from mailflow.targets import TargetInputs
+from mailflow.targets import Pending, TargetInputs
 
 COMMENT = "managed by mailflow"
 
@@ -77,12 +78,14 @@ class CloudflareTarget:
             self._zone_ids[domain.domain] = zone.zone_id
         return self._zone_ids[domain.domain]
 
-    def register(
-        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
-    ) -> pulumi.CustomResource:
+    def pending(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> Pending:
         (record,) = group.records
-        return cloudflare.DnsRecord(
-            group.name, opts=opts, zone_id=self.zone_id(domain, opts.parent), **record_args(record)
+        return partial(
+            cloudflare.DnsRecord,
+            group.name,
+            opts=opts,
+            zone_id=self.zone_id(domain, opts.parent),
+            **record_args(record),
         )
 
 

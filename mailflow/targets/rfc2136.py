@@ -8,6 +8,7 @@ that moves to another server or zone is written there and read back before the o
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -38,7 +39,7 @@ from mailflow.groups import RecordGroup
 from mailflow.names import fqdn
 from mailflow.plan import DomainPlan
 from mailflow.settings import TSIG_SECRET, Rfc2136Settings, StackSettings
-from mailflow.targets import TargetInputs, stack_owner
+from mailflow.targets import Pending, TargetInputs, stack_owner
 
 PLACE_INPUTS = ("server", "port", "zone")
 KEY_INPUTS = ("keyName", "keyAlgorithm", TSIG_SECRET)
@@ -223,10 +224,8 @@ class Rfc2136Target:
             "adopt": domain.place.adopt,
         }
 
-    def register(
-        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
-    ) -> pulumi.CustomResource:
-        return DnsRecordSet(group.name, self.props(domain, group), opts)
+    def pending(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> Pending:
+        return partial(DnsRecordSet, group.name, self.props(domain, group), opts)
 
 
 def make_target(settings: StackSettings, inputs: TargetInputs) -> Rfc2136Target:

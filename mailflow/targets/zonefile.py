@@ -7,6 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from pulumi.dynamic import (
 
 from mailflow.names import fqdn
 from mailflow.places import same_place
-from mailflow.targets import stack_owner
+from mailflow.targets import Pending, stack_owner
 
 if TYPE_CHECKING:
     # The provider runs in a process of its own, which needs none of the planning modules.
@@ -457,10 +458,8 @@ class ZoneFileTarget:
             "adopt": domain.place.adopt,
         }
 
-    def register(
-        self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions
-    ) -> pulumi.CustomResource:
-        return ZoneFile(group.name, self.props(domain), opts)
+    def pending(self, domain: DomainPlan, group: RecordGroup, opts: pulumi.ResourceOptions) -> Pending:
+        return partial(ZoneFile, group.name, self.props(domain), opts)
 
 
 def make_target(settings: StackSettings, inputs: TargetInputs) -> ZoneFileTarget:
