@@ -364,7 +364,10 @@ def _count(minimum: int) -> Callable[[str], int]:
 
 def _sizes(text: str) -> list[int]:
     """An argument type: comma-separated numbers of domains."""
-    return [_count(1)(n) for n in text.split(",") if n] or _count(1)("")
+    sizes = [_count(1)(n) for n in text.split(",") if n]
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers of domains, comma-separated")
+    return sizes
 
 
 def _among(choices: Sequence[str]) -> Callable[[str], list[str]]:

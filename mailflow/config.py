@@ -242,6 +242,8 @@ class Domain(Model):
     topology: Topology
     ttl: Ttl = 3600
     third_party: ThirdParty | None = None
+    # Defaults made without validation (they hold nothing to check): validating them here would
+    # build the validators at import, which ``defer_build`` leaves to the first use.
     exchange_online: ExchangeOnline = ExchangeOnline.model_construct()
     on_premises: OnPremises | None = None
     spf: Spf = Spf.model_construct()

@@ -137,4 +137,3 @@ def run(owned_process: bool = False) -> dict[str, Any]:
     for key, value in exported.items():
         pulumi.export(key, value)
     return exported
-

@@ -208,7 +208,7 @@ class StackSettings(Model):
 
     production: bool = False
     """Protect MX and SPF records: Pulumi refuses to delete them until unprotected."""
-    target: TargetSettings = ZoneFileSettings.model_construct()
+    target: TargetSettings = ZoneFileSettings.model_construct()  # unvalidated, as config.Domain's
     resource_tree: ResourceTree = "flat"
     stack_outputs: StackOutputs = "summary"
     max_delete_share: Annotated[float, Field(ge=0, le=1)] = 0.3

@@ -332,3 +332,20 @@ def test_extra_names_are_published_in_lower_case(seed_domain) -> None:
     from conftest import plan_domains
 
     assert ("vpn.contoso.com.", "A") in {(r.name, r.type) for r in plan_domains(seed_domain).records}
+
+
+def test_defaults_made_without_validation_equal_validated_ones() -> None:
+    """``Domain`` and ``StackSettings`` hold defaults made with ``model_construct`` (no validator
+    built at import): a validator added to one of these models must not make them differ."""
+    from mailflow.config import Domain, ExchangeOnline, Spf
+    from mailflow.settings import StackSettings, ZoneFileSettings
+
+    for model, field in ((Domain, "exchange_online"), (Domain, "spf"), (StackSettings, "target")):
+        default = model.model_fields[field].default
+        validated = type(default).model_validate({})
+        assert default == validated and default.model_fields_set == validated.model_fields_set
+    assert {ExchangeOnline, Spf, ZoneFileSettings} == {
+        type(Domain.model_fields["exchange_online"].default),
+        type(Domain.model_fields["spf"].default),
+        type(StackSettings.model_fields["target"].default),
+    }
